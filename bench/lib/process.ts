@@ -1,0 +1,73 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
+
+export const exec = promisify(execFile);
+
+/** The service gets core 0, load generators (and this process) core 1 (PITFALLS: load tests on 2 cores). */
+export const SERVICE_CPU = '0';
+export const LOAD_CPU = '1';
+
+export interface Started {
+  readonly process: ChildProcess;
+  readonly pid: number;
+  readonly output: string[];
+  readonly exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Spawns `command` pinned to `cpu`; resolves once a stdout line satisfies `ready` (bounded by `timeoutMs`). */
+export async function startPinned(
+  cpu: string,
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  ready: (line: string) => boolean,
+  timeoutMs = 120_000,
+): Promise<Started & { readyLine: string }> {
+  const child = spawn('taskset', ['-c', cpu, command, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  createInterface({ input: child.stderr! }).on('line', (line) => output.push(line));
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  const readyLine = await new Promise<string>((done, fail) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      fail(new Error(`${command} not ready within ${timeoutMs} ms:\n${output.slice(-20).join('\n')}`));
+    }, timeoutMs);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (output.length < 10_000) output.push(line);
+      if (ready(line)) {
+        clearTimeout(timer);
+        done(line);
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      fail(new Error(`${command} exited with ${code} before it was ready:\n${output.slice(-20).join('\n')}`));
+    });
+  });
+  return { process: child, pid: child.pid!, output, exited, stop, readyLine };
+}
+
+/** Resident set size of a process, from /proc. */
+export function rssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(status.match(/^VmRSS:\s+(\d+) kB$/m)?.[1] ?? 0) * 1024;
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+export function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+export async function loadAverage(): Promise<number> {
+  return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+}

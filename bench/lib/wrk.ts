@@ -1,0 +1,52 @@
+import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { LOAD_CPU, exec } from './process.js';
+
+const WRK_DIR = resolve(import.meta.dirname, '../wrk');
+
+export interface WrkResult {
+  readonly requests: number;
+  readonly perSecond: number;
+  readonly errors: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly meanMs: number;
+}
+
+/** Debian's wrk; installed on request (it is one small package), else a clear instruction. */
+export function ensureWrk(): void {
+  try {
+    execFileSync('wrk', ['--version'], { stdio: 'ignore' });
+    return;
+  } catch (error) {
+    // wrk --version exits 1 after printing its version: only a missing binary is a problem.
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return;
+  }
+  if (process.getuid?.() === 0) {
+    console.error('wrk is missing: apt-get install -y wrk');
+    execFileSync('sh', ['-c', 'apt-get update -qq && apt-get install -y -qq wrk'], { stdio: 'inherit' });
+    return;
+  }
+  throw new Error('wrk is missing: run `sudo apt-get update && sudo apt-get install -y wrk`');
+}
+
+/** One wrk run on the load core; `script` is a file of bench/wrk/. */
+export async function wrk(url: string, options: { script: string; connections: number; seconds: number; env?: Record<string, string> }): Promise<WrkResult> {
+  const { stdout } = await exec(
+    'taskset',
+    ['-c', LOAD_CPU, 'wrk', '-t1', `-c${options.connections}`, `-d${options.seconds}s`, '--timeout', '10s', '-s', resolve(WRK_DIR, options.script), url],
+    { env: { ...process.env, BENCH_WRK_DIR: WRK_DIR, ...options.env }, maxBuffer: 1024 * 1024, timeout: (options.seconds + 60) * 1000 },
+  );
+  const line = stdout.split('\n').find((l) => l.startsWith('WRK_JSON '));
+  if (!line) throw new Error(`wrk printed no summary:\n${stdout}`);
+  const r = JSON.parse(line.slice('WRK_JSON '.length));
+  const seconds = r.durationUs / 1e6;
+  return {
+    requests: r.requests,
+    perSecond: r.requests / seconds,
+    errors: r.connectErrors + r.readErrors + r.writeErrors + r.statusErrors + r.timeouts,
+    p50Ms: r.p50Us / 1000,
+    p99Ms: r.p99Us / 1000,
+    meanMs: r.meanUs / 1000,
+  };
+}

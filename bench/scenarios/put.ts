@@ -1,0 +1,89 @@
+import { Deployment, metricSum, waitReady, type Instance } from '../lib/driftkv.js';
+import type { Context, ScenarioResult } from '../lib/context.js';
+import { pgbenchUpsert } from '../lib/pgbench.js';
+import { cpuSeconds } from '../lib/process.js';
+import { median, round } from '../lib/stats.js';
+import { wrk } from '../lib/wrk.js';
+
+const CONNECTIONS = 50;
+const KEYS = 100_000;
+
+/**
+ * Scenario 2: PUT end to end through two instances (each answer waits until the write is applied
+ * on the instance that took it), against pgbench's single-row upsert at the same concurrency.
+ */
+export async function putScenario(ctx: Context): Promise<ScenarioResult> {
+  const deployment = new Deployment(ctx.main);
+  try {
+    const a = await deployment.start({ INSTANCE_ID: 'driftkv-a' }, ctx.nodeArgs);
+    const b = await deployment.start({ INSTANCE_ID: 'driftkv-b' }, ctx.nodeArgs);
+    await Promise.all([waitReady(a.url), waitReady(b.url)]);
+    await putRound(ctx, deployment, [a, b], Math.min(3, ctx.seconds)); // warm-up
+    const rounds: Awaited<ReturnType<typeof putRound>>[] = [];
+    const pg: { tps: number; latencyMs: number }[] = [];
+    for (let round = 0; round < ctx.rounds; round++) {
+      rounds.push(await putRound(ctx, deployment, [a, b], ctx.seconds));
+      pg.push(await pgbenchUpsert(deployment.sql, deployment.name, CONNECTIONS, ctx.seconds, KEYS));
+      ctx.log(`PUT: driftkv ${Math.round(rounds.at(-1)!.applied)}/s (batch ${rounds.at(-1)!.meanBatch}, cpu ${rounds.at(-1)!.instanceCpuPercent.join('% ')}%), pgbench ${Math.round(pg.at(-1)!.tps)}/s`);
+    }
+    const applied = median(rounds.map((r) => r.applied));
+    const tps = median(pg.map((r) => r.tps));
+    const errors = rounds.reduce((n, r) => n + r.errors, 0);
+    return {
+      scenario: 'PUT',
+      rows: [
+        {
+          what: 'PUT end to end, 2 instances, 50 connections',
+          driftkv:
+            `${Math.round(applied)} applied/s${errors ? ` (${errors} not 200)` : ''}, p50 ${round(median(rounds.map((r) => r.p50Ms)), 1)} ms, ` +
+            `p99 ${round(median(rounds.map((r) => r.p99Ms)), 1)} ms, mean batch ${round(median(rounds.map((r) => r.meanBatch)), 1)}`,
+          baseline: `pgbench upsert ${Math.round(tps)} tps, mean ${round(median(pg.map((r) => r.latencyMs)), 1)} ms`,
+          ratio: round(applied / tps),
+          target: '>= 1.0x',
+          met: applied / tps >= 1 && errors === 0,
+        },
+      ],
+      detail: { driftkv: rounds, pgbench: pg },
+    };
+  } finally {
+    await deployment.destroy();
+  }
+}
+
+/** Two wrk processes, 25 connections on each instance, at the same time. */
+async function putRound(ctx: Context, deployment: Deployment, instances: Instance[], seconds: number) {
+  const urls = instances.map((i) => i.url);
+  const [batches0, commands0, head0] = await Promise.all([
+    metricSum(urls, 'driftkv_consumer_batch_size_count'),
+    metricSum(urls, 'driftkv_consumer_batch_size_sum'),
+    head(deployment),
+  ]);
+  const cpu0 = instances.map((i) => cpuSeconds(i.pid));
+  const started = performance.now();
+  const runs = await Promise.all(
+    instances.map((i) => wrk(i.url, { script: 'put.lua', connections: CONNECTIONS / instances.length, seconds, env: { BENCH_KEYS: String(KEYS) } })),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  const cpuPercent = instances.map((i, n) => Math.round(((cpuSeconds(i.pid) - cpu0[n]!) / elapsed) * 100));
+  const [batches1, commands1, head1] = await Promise.all([
+    metricSum(urls, 'driftkv_consumer_batch_size_count'),
+    metricSum(urls, 'driftkv_consumer_batch_size_sum'),
+    head(deployment),
+  ]);
+  void ctx;
+  return {
+    applied: runs.reduce((n, r) => n + r.perSecond, 0),
+    committed: head1 - head0,
+    errors: runs.reduce((n, r) => n + r.errors, 0),
+    p50Ms: Math.max(...runs.map((r) => r.p50Ms)),
+    p99Ms: Math.max(...runs.map((r) => r.p99Ms)),
+    batches: batches1 - batches0,
+    meanBatch: round((commands1 - commands0) / Math.max(1, batches1 - batches0), 1),
+    instanceCpuPercent: cpuPercent,
+  };
+}
+
+async function head(deployment: Deployment): Promise<number> {
+  const [row] = await deployment.sql<{ revision: string }[]>`select revision from kv_head`;
+  return Number(row!.revision);
+}

@@ -1,0 +1,154 @@
+import type { AmqpConnectionManager } from 'amqp-connection-manager';
+import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type { Command } from '../../domain/commands.js';
+import type { Logger } from '../../logger.js';
+import type { BatchHandler } from '../command-bus.js';
+import { openChannel, type ManagedChannel } from './channel.js';
+import { decodeCommands } from './command-codec.js';
+import { declareCommands, type Topology } from './topology.js';
+
+interface Delivery {
+  readonly channel: ConfirmChannel;
+  readonly message: ConsumeMessage;
+  readonly commands: Command[];
+}
+
+const RETRY_MAX_MS = 5000;
+
+/**
+ * The single active consumer's side of the command queue. What arrived while the previous batch
+ * was committing becomes the next batch (at most `prefetch` messages are unacknowledged), and
+ * batches run strictly one after another. Acks go to the channel that delivered: a delivery
+ * from a channel that has since closed is dropped, the broker redelivers it to whoever is active.
+ */
+export class CommandConsumer {
+  private readonly channel: ManagedChannel;
+  private readonly open = new WeakSet<ConfirmChannel>();
+  private waiting: Delivery[] = [];
+  private draining: Promise<void> | undefined;
+  private closing = false;
+
+  constructor(
+    connection: AmqpConnectionManager,
+    private readonly names: Topology,
+    private readonly handler: BatchHandler,
+    private readonly prefetch: number,
+    private readonly log: Logger,
+  ) {
+    this.channel = openChannel(connection, 'commands.consume', log, (channel) => this.setup(channel));
+  }
+
+  get ready(): boolean {
+    return this.channel.ready;
+  }
+
+  waitForConnect(): Promise<void> {
+    return this.channel.wrapper.waitForConnect();
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.draining;
+    await this.channel.close();
+  }
+
+  private async setup(channel: ConfirmChannel): Promise<void> {
+    this.open.add(channel);
+    channel.once('close', () => this.open.delete(channel));
+    await declareCommands(channel, this.names);
+    await channel.prefetch(this.prefetch, false);
+    await channel.consume(this.names.commands, (message) => (message ? this.receive(channel, message) : this.cancelled(channel)), { noAck: false });
+  }
+
+  /** The broker cancels consumers of a deleted queue: declare it again and resume. */
+  private cancelled(channel: ConfirmChannel): void {
+    this.log.warn('the command queue consumer was cancelled by the broker; consuming again');
+    setTimeout(() => {
+      if (this.closing || !this.open.has(channel)) return;
+      this.setup(channel).catch((err: unknown) => this.log.error({ err }, 'consuming the command queue again failed; waiting for a reconnect'));
+    }, 1000).unref();
+  }
+
+  private receive(channel: ConfirmChannel, message: ConsumeMessage): void {
+    let commands: Command[];
+    try {
+      commands = decodeCommands(message.content);
+    } catch (error) {
+      this.log.error({ err: error, messageId: message.properties.messageId }, 'malformed command message: dead-lettered');
+      channel.nack(message, false, false);
+      return;
+    }
+    this.waiting.push({ channel, message, commands });
+    this.draining ??= this.drain().finally(() => (this.draining = undefined));
+  }
+
+  /**
+   * Batch N+1 is cut and handed over as soon as batch N is committed, while N's events are still
+   * being confirmed: commits stay one at a time and in order, the confirm round trip overlaps the
+   * next commit. Acks stay in order and after their own batch's confirms (DESIGN §4 rule 3).
+   */
+  private async drain(): Promise<void> {
+    // One event-loop turn lets what the broker sent together arrive before the first batch starts.
+    await new Promise<void>((r) => setImmediate(r));
+    let acked: Promise<boolean> = Promise.resolve(true);
+    while (this.waiting.length > 0 && !this.closing) {
+      const batch = this.waiting.splice(0);
+      let committed!: () => void;
+      const commitDone = new Promise<void>((r) => (committed = r));
+      const processed = this.process(batch, committed, acked);
+      acked = processed;
+      await Promise.race([commitDone, processed]);
+      // Nothing new yet: let the last batch finish; what arrives meanwhile is taken after it.
+      if (this.waiting.length === 0) await acked;
+    }
+    await acked;
+  }
+
+  /**
+   * Retries until it succeeds or its deliveries are stale: giving up would drop a durable command.
+   * Resolves false when it leaves deliveries unacknowledged on an open channel (only when
+   * closing): the batches after it must not be acknowledged either, since an ack covers every
+   * earlier delivery of its channel and those must be redelivered.
+   */
+  private async process(batch: Delivery[], committed: () => void, previous: Promise<boolean>): Promise<boolean> {
+    let settled = false;
+    for (let attempt = 1; ; attempt++) {
+      const live = batch.filter((d) => this.open.has(d.channel));
+      if (live.length === 0) {
+        settled = true; // stale: the broker redelivers these to whoever is active
+        break;
+      }
+      try {
+        await this.handler(
+          live.flatMap((d) => d.commands),
+          committed,
+        );
+        if (!(await previous)) break;
+        this.ack(live);
+        settled = true;
+        break;
+      } catch (error) {
+        this.log.error({ err: error, attempt, messages: live.length }, 'a command batch failed; retrying it');
+        await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** attempt, RETRY_MAX_MS)));
+        if (this.closing) break;
+      }
+    }
+    // Whatever happened, the next batch may go: its own commit is what decides.
+    committed();
+    return settled;
+  }
+
+  /** Deliveries are handled in order, so the last one of each channel acknowledges all before it. */
+  private ack(deliveries: Delivery[]): void {
+    const last = new Map<ConfirmChannel, ConsumeMessage>();
+    for (const d of deliveries) last.set(d.channel, d.message);
+    for (const [channel, message] of last) {
+      if (!this.open.has(channel)) continue;
+      try {
+        channel.ack(message, true);
+      } catch (error) {
+        this.log.warn({ err: error }, 'could not acknowledge a batch; it will be redelivered and answered from its stored outcomes');
+      }
+    }
+  }
+}

@@ -1,0 +1,73 @@
+import { inject, injectable } from 'tsyringe';
+import type { CommandBus } from '../bus/command-bus.js';
+import type { EventBus } from '../bus/event-bus.js';
+import type { Config } from '../config.js';
+import { COMMAND_BUS, CONFIG, EVENT_BUS, LOGGER, METRICS, STORE } from '../container.js';
+import type { Command } from '../domain/commands.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { Store } from '../store/store.js';
+import { commitBatch } from './commit-batch.js';
+
+const ATTEMPTS = 5;
+const PRUNE_EVERY_MS = 30_000;
+
+/**
+ * Takes batches from the command bus, commits each in one transaction, then announces the result.
+ * The bus acknowledges a batch only after this resolves, i.e. after the events were confirmed
+ * (DESIGN §4 rule 3): a crash anywhere before that means redelivery, and redelivery is harmless.
+ * Announcements go out in commit order: each is published right after its commit, before the
+ * next batch (told to go by `committed`) can commit.
+ */
+@injectable()
+export class Consumer {
+  /** Zero: the first batch after a start prunes what accumulated while no consumer ran. */
+  private lastPrune = 0;
+  private pruning = false;
+
+  constructor(
+    @inject(STORE) private readonly store: Store,
+    @inject(COMMAND_BUS) private readonly commands: CommandBus,
+    @inject(EVENT_BUS) private readonly events: EventBus,
+    @inject(CONFIG) private readonly config: Config,
+    @inject(LOGGER) private readonly log: Logger,
+    @inject(METRICS) private readonly metrics: Metrics,
+  ) {}
+
+  start(): Promise<void> {
+    return this.commands.consume((batch, committed) => this.handle(batch, committed), this.config.consumerPrefetch);
+  }
+
+  async handle(commands: readonly Command[], committed?: () => void): Promise<void> {
+    const batch = await this.withRetry(() => commitBatch(this.store, commands, new Date()));
+    committed?.();
+    this.metrics.batchSize.observe(commands.length);
+    this.metrics.commandsApplied.inc(batch.changes.length);
+    await this.events.publish({ kind: 'batch', batch });
+    this.maybePrune();
+  }
+
+  private async withRetry<T>(attempt: () => Promise<T>): Promise<T> {
+    for (let n = 1; ; n++) {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (n >= ATTEMPTS) throw error;
+        this.log.warn({ err: error, attempt: n }, 'committing a batch failed; retrying');
+        await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** n, 2000)));
+      }
+    }
+  }
+
+  private maybePrune(): void {
+    if (this.pruning || Date.now() - this.lastPrune < PRUNE_EVERY_MS) return;
+    this.pruning = true;
+    this.store
+      .prune(this.config.changelogRetain, this.config.outcomeRetainMs)
+      .catch((error: unknown) => this.log.warn({ err: error }, 'pruning the change log failed'))
+      .finally(() => {
+        this.pruning = false;
+        this.lastPrune = Date.now();
+      });
+  }
+}

@@ -1,0 +1,47 @@
+/** A change that was committed: it owns exactly one revision of the global sequence. */
+export interface ValueHasBeenPut {
+  readonly type: 'value.put';
+  readonly key: string;
+  readonly value: string;
+  readonly revision: number;
+  readonly commandId: string;
+  readonly at: string;
+}
+
+export interface ValueHasBeenDeleted {
+  readonly type: 'value.deleted';
+  readonly key: string;
+  readonly revision: number;
+  readonly commandId: string;
+  readonly at: string;
+}
+
+export type Change = ValueHasBeenPut | ValueHasBeenDeleted;
+
+/** How a command ended. Stored with the change so that a redelivered command is answered, not reapplied. */
+export type Outcome =
+  | { readonly commandId: string; readonly key: string; readonly status: 'applied'; readonly revision: number }
+  | { readonly commandId: string; readonly key: string; readonly status: 'not_found' }
+  | {
+      readonly commandId: string;
+      readonly key: string;
+      readonly status: 'precondition_failed';
+      /** The key's revision when the command was decided; null when the key did not exist. */
+      readonly current: number | null;
+    };
+
+/** What the consumer announces after one committed batch. */
+export interface CommittedBatch {
+  readonly changes: readonly Change[];
+  readonly outcomes: readonly Outcome[];
+  /** The head revision right after this batch committed. */
+  readonly head: number;
+}
+
+/** Not revisioned: a websocket opened or closed somewhere in the cluster. */
+export interface ConnectionEvent {
+  readonly type: 'connection.opened' | 'connection.closed';
+  readonly connection: string;
+  readonly instance: string;
+  readonly at: string;
+}

@@ -1,0 +1,129 @@
+import type { HttpResponse } from 'uWebSockets.js';
+import { DriftError } from '../domain/errors.js';
+
+export interface Reply {
+  readonly status: number;
+  readonly body?: string;
+  readonly contentType?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Close the connection after answering (an unread request body is still on the wire). */
+  readonly close?: boolean;
+}
+
+const STATUS_LINE: Record<number, string> = {
+  200: '200 OK',
+  202: '202 Accepted',
+  304: '304 Not Modified',
+  400: '400 Bad Request',
+  401: '401 Unauthorized',
+  403: '403 Forbidden',
+  404: '404 Not Found',
+  405: '405 Method Not Allowed',
+  412: '412 Precondition Failed',
+  413: '413 Content Too Large',
+  500: '500 Internal Server Error',
+  503: '503 Service Unavailable',
+};
+
+// Constant parts of a read's answer, as bytes: uWS passes bytes through, where each string
+// argument is converted to UTF-8 in a temporary buffer on every call.
+const BYTES = {
+  ok: Buffer.from('200 OK'),
+  instance: Buffer.from('X-Instance'),
+  revision: Buffer.from('X-Revision'),
+  contentType: Buffer.from('Content-Type'),
+  json: Buffer.from('application/json'),
+  etag: Buffer.from('ETag'),
+};
+
+/**
+ * A 200 written inside uWS's request callback, which corks it: nothing is left pending, so neither
+ * onAborted nor an Exchange is needed. The headers are those of Exchange.reply, in the same order.
+ */
+export function replyNow(res: HttpResponse, instance: Uint8Array, revision: number, etag: string, body: string): void {
+  res
+    .writeStatus(BYTES.ok)
+    .writeHeader(BYTES.instance, instance)
+    .writeHeader(BYTES.revision, String(revision))
+    .writeHeader(BYTES.contentType, BYTES.json)
+    .writeHeader(BYTES.etag, etag)
+    .end(body);
+}
+
+/**
+ * One HTTP request/response pair. This module is the only place that touches uWS's response rules:
+ * onAborted registered first, every late write corked and skipped once aborted, body chunks copied
+ * (uWS reuses their memory after the callback) and bounded while they arrive.
+ */
+export class Exchange {
+  private aborted = false;
+  private answered = false;
+  private onAbort: (() => void) | undefined;
+
+  constructor(
+    private readonly res: HttpResponse,
+    private readonly stamp: (res: HttpResponse) => void,
+    /** HEAD: the same headers as GET, and no body (writing one would be read as the next response). */
+    private readonly head = false,
+  ) {
+    res.onAborted(() => {
+      this.aborted = true;
+      this.onAbort?.();
+    });
+  }
+
+  get open(): boolean {
+    return !this.aborted && !this.answered;
+  }
+
+  reply(reply: Reply): void {
+    if (!this.open) return;
+    this.answered = true;
+    this.res.cork(() => {
+      const res = this.res;
+      res.writeStatus(STATUS_LINE[reply.status] ?? String(reply.status));
+      this.stamp(res);
+      if (reply.body !== undefined) res.writeHeader('Content-Type', reply.contentType ?? 'application/json');
+      if (reply.headers) for (const name in reply.headers) res.writeHeader(name, reply.headers[name]!);
+      if (this.head || reply.status === 304) this.endWithoutBody(reply);
+      else res.end(reply.body ?? '', reply.close);
+    });
+  }
+
+  /**
+   * In this uWS build, endWithoutBody(n > 0) leaves the response open and endWithoutBody(undefined, …)
+   * announces a length of 2^63; only the bare call is safe, so HEAD writes its length itself.
+   * Neither HEAD nor 304 ever has a request body left on the wire, so there is nothing to close for.
+   */
+  private endWithoutBody(reply: Reply): void {
+    if (reply.status !== 304) this.res.writeHeader('Content-Length', String(Buffer.byteLength(reply.body ?? '')));
+    this.res.endWithoutBody();
+  }
+
+  /** Reads the whole body, refusing (413) as soon as the declared or received size passes `limit`. */
+  readBody(limit: number, declaredLength: number | undefined): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      const tooLarge = () => new DriftError('value_too_large', `the value is larger than ${limit} bytes`, { limit });
+      if (declaredLength !== undefined && declaredLength > limit) {
+        reject(tooLarge());
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let received = 0;
+      let refused = false;
+      // Without this, a client that hangs up mid-body leaves the request pending for good.
+      this.onAbort = () => reject(new DriftError('client_closed', 'the client closed the connection before sending the whole body'));
+      this.res.onData((chunk, isLast) => {
+        if (refused) return;
+        received += chunk.byteLength;
+        if (received > limit) {
+          refused = true;
+          reject(tooLarge());
+          return;
+        }
+        chunks.push(Buffer.from(new Uint8Array(chunk)));
+        if (isLast) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received));
+      });
+    });
+  }
+}

@@ -1,0 +1,42 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/** One registry per app (not prom-client's global one), so that tests can run several apps in one process. */
+export function createMetrics(read: { revision: () => number; keys: () => number; lag: () => number }) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  // A labels() lookup per request cost as much as the rest of a GET answered from memory: those
+  // reads are counted with a plain increment and added to the counter when it is scraped.
+  const memoryReads = { count: 0 };
+  return {
+    registry,
+    memoryReads,
+    requests: new Counter({
+      name: 'driftkv_http_requests_total',
+      help: 'HTTP requests by route, method and status',
+      labelNames: ['route', 'method', 'status'] as const,
+      registers,
+      collect() {
+        if (memoryReads.count === 0) return;
+        this.labels('value', 'GET', '200').inc(memoryReads.count);
+        memoryReads.count = 0;
+      },
+    }),
+    latency: new Histogram({
+      name: 'driftkv_http_request_duration_seconds',
+      help: 'HTTP request latency by route (GETs answered from memory within the request callback are not timed)',
+      labelNames: ['route'] as const,
+      buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers,
+    }),
+    batchSize: new Histogram({ name: 'driftkv_consumer_batch_size', help: 'Commands per committed batch', buckets: [1, 2, 5, 10, 50, 100, 500, 1000, 5000], registers }),
+    commandsApplied: new Counter({ name: 'driftkv_changes_committed_total', help: 'Changes committed by this instance\'s consumer', registers }),
+    eventsReceived: new Counter({ name: 'driftkv_events_received_total', help: 'Event batches received from the event bus', registers }),
+    reconnects: new Counter({ name: 'driftkv_bus_resubscriptions_total', help: 'Event bus resubscriptions after a reconnect', registers }),
+    applied: new Gauge({ name: 'driftkv_applied_revision', help: 'Revision this instance has applied', registers, collect() { this.set(read.revision()); } }),
+    keys: new Gauge({ name: 'driftkv_keys', help: 'Keys held in memory', registers, collect() { this.set(read.keys()); } }),
+    lag: new Gauge({ name: 'driftkv_replication_lag', help: 'Head revision in the store minus the applied revision, as of the last check', registers, collect() { this.set(read.lag()); } }),
+  };
+}

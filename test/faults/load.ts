@@ -1,0 +1,94 @@
+import type { Instance } from '../support/instance.js';
+import { Random } from '../support/random.js';
+
+/** One write as the client saw it. `status` 0: no answer (connection lost or hung past the bound). */
+export interface WriteRecord {
+  readonly key: string;
+  /** undefined: a delete. Every put writes a value no other write uses. */
+  readonly value: string | undefined;
+  readonly start: number;
+  readonly end: number;
+  readonly status: number;
+  readonly revision?: number;
+  readonly hung?: boolean;
+}
+
+export interface LoadStats {
+  writes: WriteRecord[];
+  reads: number;
+  /** Reads that got neither 200 nor 404 (reads must keep answering from memory through any fault). */
+  readFailures: number;
+}
+
+export interface LoadOptions {
+  readonly workers: number;
+  readonly keys: number;
+  /** A request unanswered after this is a hang: writes must answer 503 instead, never hang. */
+  readonly requestTimeoutMs: number;
+  readonly seed: number;
+}
+
+/**
+ * A steady mixed load (puts, deletes, reads over a small keyspace, so writes to a key overlap)
+ * against whichever instances are in `targets` at the time of each request.
+ */
+export class MixedLoad {
+  readonly stats: LoadStats = { writes: [], reads: 0, readFailures: 0 };
+  private running = true;
+  private readonly done: Promise<void>;
+
+  constructor(
+    private readonly targets: () => Instance[],
+    private readonly options: LoadOptions,
+  ) {
+    this.done = Promise.all(Array.from({ length: options.workers }, (_, i) => this.worker(i))).then(() => {});
+  }
+
+  async stop(): Promise<LoadStats> {
+    this.running = false;
+    await this.done;
+    return this.stats;
+  }
+
+  private async worker(index: number): Promise<void> {
+    const rng = new Random(this.options.seed + index);
+    for (let seq = 0; this.running; seq++) {
+      const live = this.targets().filter((i) => i.process.exitCode === null && i.process.signalCode === null);
+      if (live.length === 0) {
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      const target = rng.pick(live);
+      const key = `load/${rng.int(0, this.options.keys - 1)}`;
+      const roll = rng.next();
+      if (roll < 0.3) await this.read(target, key);
+      else await this.write(target, key, roll < 0.4 ? undefined : `w${index}-${seq}`);
+    }
+  }
+
+  private async read(target: Instance, key: string): Promise<void> {
+    this.stats.reads++;
+    const status = await this.send(`${target.url}/values/${key}`, { method: 'GET' }).then((a) => a.status);
+    // A read cut by the death of its instance is the balancer's to retry, not a failure to serve.
+    const alive = target.process.exitCode === null && target.process.signalCode === null;
+    if (status !== 200 && status !== 404 && alive) this.stats.readFailures++;
+  }
+
+  private async write(target: Instance, key: string, value: string | undefined): Promise<void> {
+    const start = performance.now();
+    const answer = await this.send(`${target.url}/values/${key}`, value === undefined ? { method: 'DELETE' } : { method: 'PUT', body: value });
+    this.stats.writes.push({ key, value, start, end: performance.now(), status: answer.status, revision: answer.revision, hung: answer.hung });
+  }
+
+  private async send(url: string, init: RequestInit): Promise<{ status: number; revision?: number; hung?: boolean }> {
+    try {
+      const response = await fetch(url, { ...init, signal: AbortSignal.timeout(this.options.requestTimeoutMs) });
+      const body = (await response.json().catch(() => ({}))) as { revision?: number };
+      return { status: response.status, revision: body.revision };
+    } catch (error) {
+      const hung = error instanceof Error && error.name === 'TimeoutError';
+      if (!hung) await new Promise((r) => setTimeout(r, 20)); // a refused connection: do not spin
+      return { status: 0, hung };
+    }
+  }
+}
