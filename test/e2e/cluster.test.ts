@@ -38,7 +38,11 @@ before(async () => {
   npmExit = new Promise((done) => npm.once('exit', (code) => done(code)));
   started.add(npm.pid!);
   for (const stream of [npm.stdout!, npm.stderr!]) createInterface({ input: stream }).on('line', onLine);
-  const ready = await waitForLine((line) => line.msg === 'cluster ready', 180_000);
+  // If the command ends before it is ready (nginx missing, a port taken), say why at once.
+  const exited = npmExit.then((code) => {
+    throw new Error(`npm run cluster exited (${code}) before it was ready:\n${output.slice(-20).join('\n')}`);
+  });
+  const ready = await Promise.race([waitForLine((line) => line.msg === 'cluster ready', 180_000), exited]);
   started.add(ready.pid);
   started.add(ready.nginx);
 });
