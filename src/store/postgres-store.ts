@@ -104,11 +104,19 @@ export class PostgresStore implements Store {
   }
 }
 
+const IDLE_IN_TRANSACTION_MS = 10_000;
+
 function connect(options: PostgresStoreOptions): Sql {
   const common = {
     max: options.maxConnections,
     onnotice: (notice: { message?: string }) => options.onNotice?.(String(notice.message)),
-    connection: { search_path: options.schema, application_name: 'driftkv' },
+    connection: {
+      search_path: options.schema,
+      application_name: 'driftkv',
+      // A consumer frozen mid-batch (SIGSTOP, a VM pause) holds the head row's lock: the server
+      // ends its session after this, so the consumer the broker hands the queue to can commit.
+      idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
+    },
     idle_timeout: 0,
     connect_timeout: 10,
   };
