@@ -18,6 +18,8 @@ export interface LoadStats {
   reads: number;
   /** Reads that got neither 200 nor 404 (reads must keep answering from memory through any fault). */
   readFailures: number;
+  /** Reads with no answer within the bound: only a frozen (SIGSTOP) instance may cause these. */
+  readsHung: number;
 }
 
 export interface LoadOptions {
@@ -33,7 +35,7 @@ export interface LoadOptions {
  * against whichever instances are in `targets` at the time of each request.
  */
 export class MixedLoad {
-  readonly stats: LoadStats = { writes: [], reads: 0, readFailures: 0 };
+  readonly stats: LoadStats = { writes: [], reads: 0, readFailures: 0, readsHung: 0 };
   private running = true;
   private readonly done: Promise<void>;
 
@@ -68,10 +70,11 @@ export class MixedLoad {
 
   private async read(target: Instance, key: string): Promise<void> {
     this.stats.reads++;
-    const status = await this.send(`${target.url}/values/${key}`, { method: 'GET' }).then((a) => a.status);
+    const { status, hung } = await this.send(`${target.url}/values/${key}`, { method: 'GET' });
     // A read cut by the death of its instance is the balancer's to retry, not a failure to serve.
     const alive = target.process.exitCode === null && target.process.signalCode === null;
-    if (status !== 200 && status !== 404 && alive) this.stats.readFailures++;
+    if (hung) this.stats.readsHung++;
+    else if (status !== 200 && status !== 404 && alive) this.stats.readFailures++;
   }
 
   private async write(target: Instance, key: string, value: string | undefined): Promise<void> {

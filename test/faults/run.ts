@@ -57,9 +57,10 @@ async function runScenario(scenario: Scenario, seed: number): Promise<Row> {
     const verdict = checkHistory(stats.writes, stored ?? (await cluster.stored()), await cluster.changeLog());
     const hung = stats.writes.filter((w) => w.hung).length;
     // A frozen process cannot answer; everywhere else a request must be answered, one way or another.
-    if (hung > 0 && scenario.name !== 'kill -STOP active past failover') problems.push(`${hung} writes hung`);
+    if (hung > 0 && !scenario.freezes) problems.push(`${hung} writes hung`);
+    if (stats.readsHung > 0 && !scenario.freezes) problems.push(`${stats.readsHung} reads hung`);
     if (stats.readFailures > 0) problems.push(`${stats.readFailures} reads failed`);
-    return { scenario: scenario.name, ...verdict, lost: verdict.lost.length, problems: [...problems, ...verdict.problems], hung, readFailures: stats.readFailures, convergeS };
+    return { scenario: scenario.name, ...verdict, lost: verdict.lost.length, problems: [...problems, ...verdict.problems], hung: hung + stats.readsHung, readFailures: stats.readFailures, convergeS };
   } finally {
     await load?.stop();
     for (const instance of cluster.instances) if (instance.process.signalCode === null) instance.process.kill('SIGCONT');
@@ -77,7 +78,7 @@ async function queueDepths(prefix: string): Promise<{ commands: number; unacked:
 }
 
 function table(rows: Row[]): string {
-  const head = ['scenario', 'operations', 'acknowledged', 'lost', 'dup. revisions', 'hung', 'read failures', 'converge (s)'];
+  const head = ['scenario', 'operations', 'acknowledged', 'lost', 'dup. revisions', 'hung requests', 'read failures', 'converge (s)'];
   const body = rows.map((r) => [r.scenario, r.operations, r.acknowledged, r.lost, r.duplicated, r.hung, r.readFailures, r.convergeS.toFixed(1)].map(String));
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;

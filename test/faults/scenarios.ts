@@ -27,6 +27,8 @@ export interface Scenario {
   readonly shared: boolean;
   /** Extra environment for the instances, and how many to start. */
   readonly instances: number;
+  /** Freezes an instance: requests already sent to it cannot be answered until it thaws. */
+  readonly freezes?: boolean;
   /** Injects the fault and heals it; resolves once healed. Must leave every service running. */
   inject(ctx: FaultContext): Promise<void>;
 }
@@ -72,6 +74,7 @@ const killActive: Scenario = {
 const pauseActive: Scenario = {
   name: 'kill -STOP active past failover',
   shared: false,
+  freezes: true,
   instances: 3,
   async inject(ctx) {
     await sleep(ctx.rng.int(1000, 3000));
