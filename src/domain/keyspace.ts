@@ -97,8 +97,7 @@ export class Keyspace {
    * key order are appended to the index with one comparison each (a binary search per key was
    * a third of a cold start at a million keys); any other order still works.
    */
-  load(key: string, value: string, revision: number): void {
-    const answer = answerOf(key, value, revision);
+  load(key: string, answer: Answer): void {
     const last = this.index.last();
     if (last === undefined || compareKeys(last, key) < 0) {
       this.index.append(key);

@@ -142,7 +142,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
 
   private async reload(): Promise<void> {
     const fresh = new Keyspace();
-    const head = await this.store.loadSnapshot((key, value, revision) => fresh.load(key, value, revision));
+    const head = await this.store.loadSnapshot((key, answer) => fresh.load(key, answer));
     fresh.loaded(head);
     const wasLoaded = this.loaded || this.keyspace.revision > 0;
     this.keyspace.adopt(fresh);

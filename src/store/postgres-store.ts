@@ -1,5 +1,6 @@
 import postgres, { type Sql, type TransactionSql } from 'postgres';
 import type { BatchDecision, StoredEntry } from '../domain/decide.js';
+import type { Answer } from '../domain/keyspace.js';
 import type { Change, Outcome } from '../domain/events.js';
 import { migrate } from './migrations.js';
 import type { BatchTransaction, Store } from './store.js';
@@ -51,7 +52,13 @@ export class PostgresStore implements Store {
     return (await this.sql.begin((tx) => work(batchTransaction(tx)))) as T;
   }
 
-  async loadSnapshot(onEntry: (key: string, value: string, revision: number) => void): Promise<number> {
+  /**
+   * The server builds each entry's answer (see Answer in the keyspace: the ETag, then the JSON
+   * body), in the format answerOf gives; to_json escapes text exactly as JSON.stringify does. The
+   * process then only stores two strings per key: at a million keys this halves the JS work of a
+   * cold start, and the server does its part on another core while rows stream in.
+   */
+  async loadSnapshot(onEntry: (key: string, answer: Answer) => void): Promise<number> {
     let head = 0;
     await this.sql.begin('isolation level repeatable read read only', async (tx) => {
       const [row] = await tx<{ revision: string }[]>`select revision from kv_head where id = 1`;
@@ -59,12 +66,10 @@ export class PostgresStore implements Store {
       // In key order the keyspace appends instead of searching; the primary key's index gives
       // that order as it goes, where a sort of the whole table would spill to disk first.
       await tx`set local enable_sort = off`;
-      await tx<{ key: string; value: string; revision: string }[]>`select key, value, revision from kv_values order by key`.cursor(
-        10_000,
-        (rows) => {
-          for (const r of rows) onEntry(r.key, r.value, Number(r.revision));
-        },
-      );
+      // forEach, not a cursor: one Execute, rows handled as they arrive and never held.
+      await tx<{ key: string; answer: string }[]>`
+        select key, '"' || revision || '"{"key":' || to_json(key)::text || ',"value":' || to_json(value)::text || '}' as answer
+        from kv_values order by key`.forEach((r) => onEntry(r.key, r.answer));
     });
     return head;
   }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Change } from '../../src/domain/events.js';
 import { compareKeys } from '../../src/domain/key-order.js';
-import { Keyspace } from '../../src/domain/keyspace.js';
+import { answerOf, Keyspace } from '../../src/domain/keyspace.js';
 
 const at = '2026-01-01T00:00:00.000Z';
 const put = (key: string, value: string, revision: number): Change => ({ type: 'value.put', key, value, revision, commandId: `c${revision}`, at });
@@ -57,8 +57,8 @@ describe('Keyspace.apply', () => {
   test('a snapshot load followed by adopt replaces the state in one step', () => {
     const live = filled(['old']);
     const fresh = new Keyspace();
-    fresh.load('k1', 'v1', 7);
-    fresh.load('k2', 'v2', 9);
+    fresh.load('k1', answerOf('k1', 'v1', 7));
+    fresh.load('k2', answerOf('k2', 'v2', 9));
     fresh.loaded(12);
     live.adopt(fresh);
     assert.equal(live.revision, 12);
