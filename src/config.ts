@@ -64,13 +64,17 @@ export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
   const amqpPrefix = text('AMQP_PREFIX') ?? 'kv';
   if (!/^[A-Za-z0-9_.-]{1,100}$/.test(amqpPrefix)) problems.push(`AMQP_PREFIX=${JSON.stringify(amqpPrefix)}: expected letters, digits, '.', '-' or '_'`);
 
+  const instanceId = text('INSTANCE_ID') ?? `${hostname()}:${process.pid}`;
+  // It is sent as a header value (and written into the read path's prebuilt headers).
+  if (!/^[\x21-\x7e]{1,200}$/.test(instanceId)) problems.push(`INSTANCE_ID=${JSON.stringify(instanceId)}: expected 1 to 200 visible ASCII characters`);
+
   const access = accessConfig(text('WRITE_TOKEN'), text('READ_TOKEN'), text('ALLOWED_ORIGINS'), problems);
 
   const config: Config = {
     mode: amqpUrl && databaseUrl ? 'distributed' : 'embedded',
     port: int('SERVER_PORT', 8999, 0, 65535),
     host: text('SERVER_HOST') ?? '0.0.0.0',
-    instanceId: text('INSTANCE_ID') ?? `${hostname()}:${process.pid}`,
+    instanceId,
     amqpUrl,
     amqpPrefix,
     databaseUrl,

@@ -30,24 +30,36 @@ const STATUS_LINE: Record<number, string> = {
 const BYTES = {
   ok: Buffer.from('200 OK'),
   instance: Buffer.from('X-Instance'),
-  revision: Buffer.from('X-Revision'),
-  contentType: Buffer.from('Content-Type'),
-  json: Buffer.from('application/json'),
   etag: Buffer.from('ETag'),
 };
+
+/**
+ * The headers every read answer starts with (X-Instance, X-Revision, Content-Type) as the one value
+ * of X-Instance: uWS writes a header as `name: value\r\n` verbatim, so one call and one buffer carry
+ * all three. Safe because config accepts only visible ASCII in INSTANCE_ID. Rebuilt only when the
+ * applied revision moves, not per request.
+ */
+export class ReadHeaders {
+  private revision = -1;
+  private bytes = Buffer.alloc(0);
+
+  constructor(private readonly instance: string) {}
+
+  at(revision: number): Buffer {
+    if (revision !== this.revision) {
+      this.revision = revision;
+      this.bytes = Buffer.from(`${this.instance}\r\nX-Revision: ${revision}\r\nContent-Type: application/json`);
+    }
+    return this.bytes;
+  }
+}
 
 /**
  * A 200 written inside uWS's request callback, which corks it: nothing is left pending, so neither
  * onAborted nor an Exchange is needed. The headers are those of Exchange.reply, in the same order.
  */
-export function replyNow(res: HttpResponse, instance: Uint8Array, revision: number, etag: string, body: string): void {
-  res
-    .writeStatus(BYTES.ok)
-    .writeHeader(BYTES.instance, instance)
-    .writeHeader(BYTES.revision, String(revision))
-    .writeHeader(BYTES.contentType, BYTES.json)
-    .writeHeader(BYTES.etag, etag)
-    .end(body);
+export function replyNow(res: HttpResponse, headers: Buffer, etag: string, body: string): void {
+  res.writeStatus(BYTES.ok).writeHeader(BYTES.instance, headers).writeHeader(BYTES.etag, etag).end(body);
 }
 
 /**

@@ -13,7 +13,7 @@ import { Replicator } from '../replication/replicator.js';
 import { Writer } from '../writes/writer.js';
 import { Access, bearerToken, type Scope } from './access.js';
 import { errorReply } from './errors.js';
-import { Exchange, type Reply } from './exchange.js';
+import { Exchange, ReadHeaders, type Reply } from './exchange.js';
 import { landingPage } from './routes/landing.js';
 import { parseQuery } from './request.js';
 import { health, metricsReply, readiness } from './routes/system.js';
@@ -44,7 +44,7 @@ export class HttpServer {
     @inject(LOGGER) private readonly log: Logger,
     @inject(Access) private readonly access: Access,
   ) {
-    const values: ValuesDeps = { keyspace, writer, config };
+    const values: ValuesDeps = { keyspace, writer, config, readHeaders: new ReadHeaders(config.instanceId) };
     const landing = landingPage(TEMPLATE);
     const notAllowed = (allow: string): Handler => () => {
       throw new DriftError('method_not_allowed', 'method not allowed on this path', { allow });

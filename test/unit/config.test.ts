@@ -71,6 +71,11 @@ test('a port out of range is refused', () => {
   assert.match(problems({ SERVER_PORT: '65536' })[0]!, /^SERVER_PORT/);
 });
 
+test('an INSTANCE_ID that could not be sent as a header value is refused', () => {
+  for (const bad of ['a\r\nSet-Cookie: x=1', 'two words', 'é', 'x'.repeat(201)]) assert.match(problems({ INSTANCE_ID: bad })[0]!, /^INSTANCE_ID=.*visible ASCII/, bad);
+  assert.equal(loadConfig({ INSTANCE_ID: 'replica-1:4242' }).ok, true);
+});
+
 test('access control is off by default', () => {
   const result = loadConfig({});
   assert.ok(result.ok);

@@ -5,7 +5,7 @@ import type { Command } from '../../domain/commands.js';
 import { DriftError } from '../../domain/errors.js';
 import { etagLength, revisionOf, type Keyspace } from '../../domain/keyspace.js';
 import type { WriteResult, Writer } from '../../writes/writer.js';
-import { replyNow, type Exchange, type Reply } from '../exchange.js';
+import { replyNow, type Exchange, type ReadHeaders, type Reply } from '../exchange.js';
 import {
   etagMatches,
   parseContentLength,
@@ -19,6 +19,8 @@ import {
 } from '../request.js';
 
 const PREFIX = '/values/';
+/** A header name as bytes: a string argument costs uWS a conversion on every request. */
+const IF_NONE_MATCH = Buffer.from('if-none-match');
 const PAGE_DEFAULT = 100;
 const PAGE_MAX = 1000;
 
@@ -26,6 +28,7 @@ export interface ValuesDeps {
   readonly keyspace: Keyspace;
   readonly writer: Writer;
   readonly config: Config;
+  readonly readHeaders: ReadHeaders;
 }
 
 /** GET /values/{key}: answered from memory, synchronously. */
@@ -55,17 +58,10 @@ export function readFromMemory(deps: ValuesDeps, res: HttpResponse, req: HttpReq
   const answer = deps.keyspace.answer(raw);
   // A stored key passed parseKey when written; only its length limit may have been lowered since.
   if (answer === undefined || (raw.length * 3 > deps.config.maxKeyBytes && Buffer.byteLength(raw) > deps.config.maxKeyBytes)) return false;
-  if (req.getHeader('if-none-match') !== '') return false;
+  if (req.getHeader(IF_NONE_MATCH) !== '') return false;
   const cut = etagLength(answer);
-  replyNow(res, instanceBytes(deps.config), deps.keyspace.revision, answer.slice(0, cut), answer.slice(cut));
+  replyNow(res, deps.readHeaders.at(deps.keyspace.revision), answer.slice(0, cut), answer.slice(cut));
   return true;
-}
-
-let instanceOf: { config: Config; bytes: Buffer } | undefined;
-
-function instanceBytes(config: Config): Buffer {
-  if (instanceOf?.config !== config) instanceOf = { config, bytes: Buffer.from(config.instanceId) };
-  return instanceOf.bytes;
 }
 
 /** GET /values?prefix=&limit=&after=: one page of keys in byte order. */
