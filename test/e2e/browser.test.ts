@@ -7,7 +7,8 @@ import { call } from '../support/http.js';
 import { startInstance, tempDataDir, type Instance } from '../support/instance.js';
 import { CHROMIUM, Forwarder, launchChromium } from './browser-support.js';
 
-const SCREENSHOT = resolve(import.meta.dirname, '../../docs/screenshot.png');
+// The README's picture (docs/screenshot.png) is a copy of this one; the tests never touch tracked files.
+const SCREENSHOT = resolve(import.meta.dirname, '../../test-results/landing.png');
 const VISIBLE_MS = 2000;
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent (apt-get install -y chromium)`;
 
