@@ -55,12 +55,12 @@ async function runScenario(scenario: Scenario, seed: number): Promise<Row> {
     const queued = await queueDepths(cluster.name);
     if (queued.commands + queued.dead > 0) problems.push(`after convergence: ${queued.commands} commands still queued (${queued.unacked} delivered, unacknowledged), ${queued.dead} dead-lettered`);
     const verdict = checkHistory(stats.writes, stored ?? (await cluster.stored()), await cluster.changeLog());
-    const hung = stats.writes.filter((w) => w.hung).length;
+    const writesHung = stats.writes.filter((w) => w.hung).length;
+    const hung = writesHung + stats.readsHung;
     // A frozen process cannot answer; everywhere else a request must be answered, one way or another.
-    if (hung > 0 && !scenario.freezes) problems.push(`${hung} writes hung`);
-    if (stats.readsHung > 0 && !scenario.freezes) problems.push(`${stats.readsHung} reads hung`);
+    if (hung > 0 && !scenario.freezes) problems.push(`${writesHung} writes and ${stats.readsHung} reads hung`);
     if (stats.readFailures > 0) problems.push(`${stats.readFailures} reads failed`);
-    return { scenario: scenario.name, ...verdict, lost: verdict.lost.length, problems: [...problems, ...verdict.problems], hung: hung + stats.readsHung, readFailures: stats.readFailures, convergeS };
+    return { scenario: scenario.name, ...verdict, lost: verdict.lost.length, problems: [...problems, ...verdict.problems], hung, readFailures: stats.readFailures, convergeS };
   } finally {
     await load?.stop();
     for (const instance of cluster.instances) if (instance.process.signalCode === null) instance.process.kill('SIGCONT');

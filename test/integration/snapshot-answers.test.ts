@@ -1,19 +1,18 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, test } from 'node:test';
 import postgres from 'postgres';
+import { compareKeys } from '../../src/domain/key-order.js';
 import { answerOf, type Answer } from '../../src/domain/keyspace.js';
 import { migrate } from '../../src/store/migrations.js';
 import { startEmbeddedDatabase } from '../../src/store/pglite-server.js';
 import { PostgresStore } from '../../src/store/postgres-store.js';
 import { tempDataDir } from '../support/instance.js';
+import { Cluster, DATABASE_URL } from './cluster.js';
 
 /**
  * A snapshot's answers are built by the server (to_json), every later one by the process
  * (JSON.stringify): the two must agree byte for byte, or a GET would change form after a restart.
  */
-const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
 const TRICKY: readonly [string, string][] = [
   ['plain', 'hello'],
   ['quotes "and" \\backslashes\\', 'a "quoted" \\ value'],
@@ -38,7 +37,7 @@ async function fill(sql: postgres.Sql): Promise<void> {
 
 function assertSameAsProcess(loaded: { head: number; answers: Map<string, Answer> }): void {
   assert.equal(loaded.head, TRICKY.length);
-  assert.deepEqual([...loaded.answers.keys()], TRICKY.map(([key]) => key).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
+  assert.deepEqual([...loaded.answers.keys()], TRICKY.map(([key]) => key).sort(compareKeys));
   for (const [i, [key, value]] of TRICKY.entries()) {
     const answer = loaded.answers.get(key);
     assert.equal(answer, answerOf(key, value, i + 1), `answer of ${JSON.stringify(key)}`);
@@ -47,16 +46,14 @@ function assertSameAsProcess(loaded: { head: number; answers: Map<string, Answer
 }
 
 test('PostgreSQL: snapshot answers are byte for byte those the process builds, in key byte order', async () => {
-  const schema = `it_${randomBytes(5).toString('hex')}`;
-  const store = new PostgresStore({ url: DATABASE_URL, schema, maxConnections: 1 });
-  const sql = postgres(DATABASE_URL, { max: 1, onnotice: () => {}, connection: { search_path: schema } });
+  const cluster = new Cluster(); // a schema of its own, dropped after
+  const store = new PostgresStore({ url: DATABASE_URL, schema: cluster.name, maxConnections: 1 });
   after(async () => {
     await store.close();
-    await sql.unsafe(`drop schema if exists "${schema}" cascade`);
-    await sql.end();
+    await cluster.destroy();
   });
   await store.migrate();
-  await fill(sql);
+  await fill(cluster.sql);
   assertSameAsProcess(await snapshotOf(store));
 });
 
