@@ -46,7 +46,8 @@ export class Deployment {
     const started = await startPinned(
       SERVICE_CPU,
       process.execPath,
-      [...nodeArgs, this.main],
+      // As package.json's start script runs it.
+      ['--max-semi-space-size=4', ...nodeArgs, this.main],
       {
         AMQP_URL,
         DATABASE_URL,

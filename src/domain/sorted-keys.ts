@@ -6,33 +6,36 @@ const CHUNK = 512;
  * A sorted set of keys kept as a list of bounded sorted chunks: insert and delete cost
  * O(log n + CHUNK), a page from any position O(log n + page). A flat sorted array would
  * move megabytes per insert at a million keys; a tree would cost more memory per key.
+ * It holds items (the keys themselves, or ids that `keyOf` turns into keys).
  */
-export class SortedKeys {
-  private chunks: string[][] = [];
+export class SortedKeys<T = string> {
+  private chunks: T[][] = [];
+
+  constructor(private readonly keyOf: (item: T) => string = (item) => item as unknown as string) {}
 
   /** Adds a key greater than every key held (a snapshot read in key order), filling chunks to the brim. */
-  append(key: string): void {
+  append(key: T): void {
     const last = this.chunks[this.chunks.length - 1];
     if (last === undefined || last.length >= CHUNK) this.chunks.push([key]);
     else last.push(key);
   }
 
   /** The greatest key held, if any. */
-  last(): string | undefined {
+  last(): T | undefined {
     const chunk = this.chunks[this.chunks.length - 1];
     return chunk?.[chunk.length - 1];
   }
 
-  insert(key: string): void {
+  insert(item: T, key: string = this.keyOf(item)): void {
     if (this.chunks.length === 0) {
-      this.chunks.push([key]);
+      this.chunks.push([item]);
       return;
     }
     const c = Math.min(this.chunkFor(key), this.chunks.length - 1);
     const chunk = this.chunks[c]!;
-    const i = lowerBound(chunk, key);
-    if (chunk[i] === key) return;
-    chunk.splice(i, 0, key);
+    const i = this.lowerBound(chunk, key);
+    if (i < chunk.length && this.keyOf(chunk[i]!) === key) return;
+    chunk.splice(i, 0, item);
     if (chunk.length > CHUNK) this.chunks.splice(c + 1, 0, chunk.splice(CHUNK >> 1));
   }
 
@@ -40,8 +43,8 @@ export class SortedKeys {
     const c = this.chunkFor(key);
     const chunk = this.chunks[c];
     if (!chunk) return;
-    const i = lowerBound(chunk, key);
-    if (chunk[i] !== key) return;
+    const i = this.lowerBound(chunk, key);
+    if (i >= chunk.length || this.keyOf(chunk[i]!) !== key) return;
     chunk.splice(i, 1);
     if (chunk.length === 0) this.chunks.splice(c, 1);
   }
@@ -51,11 +54,11 @@ export class SortedKeys {
   }
 
   /** Keys from `start` on (inclusive, or strictly after it when `exclusive`), in byte order. */
-  *from(start: string, exclusive: boolean): Generator<string> {
+  *from(start: string, exclusive: boolean): Generator<T> {
     let c = this.chunkFor(start);
     if (c >= this.chunks.length) return;
-    let i = lowerBound(this.chunks[c]!, start);
-    if (exclusive && this.chunks[c]![i] === start) i++;
+    let i = this.lowerBound(this.chunks[c]!, start);
+    if (exclusive && i < this.chunks[c]!.length && this.keyOf(this.chunks[c]![i]!) === start) i++;
     for (; c < this.chunks.length; c++, i = 0) {
       const chunk = this.chunks[c]!;
       for (; i < chunk.length; i++) yield chunk[i]!;
@@ -69,20 +72,20 @@ export class SortedKeys {
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       const chunk = this.chunks[mid]!;
-      if (compareKeys(chunk[chunk.length - 1]!, key) < 0) lo = mid + 1;
+      if (compareKeys(this.keyOf(chunk[chunk.length - 1]!), key) < 0) lo = mid + 1;
       else hi = mid;
     }
     return lo;
   }
-}
 
-function lowerBound(chunk: string[], key: string): number {
-  let lo = 0;
-  let hi = chunk.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (compareKeys(chunk[mid]!, key) < 0) lo = mid + 1;
-    else hi = mid;
+  private lowerBound(chunk: T[], key: string): number {
+    let lo = 0;
+    let hi = chunk.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareKeys(this.keyOf(chunk[mid]!), key) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
-  return lo;
 }

@@ -58,7 +58,7 @@ export class ReadHeaders {
  * A 200 written inside uWS's request callback, which corks it: nothing is left pending, so neither
  * onAborted nor an Exchange is needed. The headers are those of Exchange.reply, in the same order.
  */
-export function replyNow(res: HttpResponse, headers: Buffer, etag: string, body: string): void {
+export function replyNow(res: HttpResponse, headers: Buffer, etag: Uint8Array, body: Uint8Array): void {
   res.writeStatus(BYTES.ok).writeHeader(BYTES.instance, headers).writeHeader(BYTES.etag, etag).end(body);
 }
 

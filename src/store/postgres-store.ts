@@ -1,6 +1,5 @@
 import postgres, { type Sql, type TransactionSql } from 'postgres';
 import type { BatchDecision, StoredEntry } from '../domain/decide.js';
-import type { Answer } from '../domain/keyspace.js';
 import type { Change, Outcome } from '../domain/events.js';
 import { migrate } from './migrations.js';
 import type { BatchTransaction, Store } from './store.js';
@@ -58,7 +57,7 @@ export class PostgresStore implements Store {
    * process then only stores two strings per key: at a million keys this halves the JS work of a
    * cold start, and the server does its part on another core while rows stream in.
    */
-  async loadSnapshot(onEntry: (key: string, answer: Answer) => void): Promise<number> {
+  async loadSnapshot(onEntry: (key: string, answer: Uint8Array) => void): Promise<number> {
     let head = 0;
     await this.sql.begin('isolation level repeatable read read only', async (tx) => {
       const [row] = await tx<{ revision: string }[]>`select revision from kv_head where id = 1`;
@@ -66,10 +65,16 @@ export class PostgresStore implements Store {
       // In key order the keyspace appends instead of searching; the primary key's index gives
       // that order as it goes, where a sort of the whole table would spill to disk first.
       await tx`set local enable_sort = off`;
-      // forEach, not a cursor: one Execute, rows handled as they arrive and never held.
-      await tx<{ key: string; answer: string }[]>`
+      // forEach, not a cursor: one Execute, rows handled as they arrive and never held. Raw: the
+      // answer goes to the keyspace as the bytes that came in, never decoded into a string.
+      await tx`
         select key, '"' || revision || '"{"key":' || to_json(key)::text || ',"value":' || to_json(value)::text || '}' as answer
-        from kv_values order by key`.forEach((r) => onEntry(r.key, r.answer));
+        from kv_values order by key`
+        .raw()
+        .forEach((row) => {
+          const [key, answer] = row as unknown as [Buffer, Buffer];
+          onEntry(key.toString('utf8'), answer);
+        });
     });
     return head;
   }

@@ -1,6 +1,5 @@
 import type { BatchDecision, StoredEntry } from '../domain/decide.js';
 import type { Change, Outcome } from '../domain/events.js';
-import type { Answer } from '../domain/keyspace.js';
 
 /** What the consumer may do inside the one transaction that commits a batch. */
 export interface BatchTransaction {
@@ -14,8 +13,11 @@ export interface BatchTransaction {
 export interface Store {
   migrate(): Promise<void>;
   transaction<T>(work: (tx: BatchTransaction) => Promise<T>): Promise<T>;
-  /** Streams every entry of one consistent snapshot, as its answer (answerOf), and returns the head revision it was taken at. */
-  loadSnapshot(onEntry: (key: string, answer: Answer) => void): Promise<number>;
+  /**
+   * Streams every entry of one consistent snapshot, as its answer (answerOf) in UTF-8 bytes that
+   * are valid only during the call, and returns the head revision it was taken at.
+   */
+  loadSnapshot(onEntry: (key: string, answer: Uint8Array) => void): Promise<number>;
   /** Changes after `revision`, oldest first, at most `limit`; 'compacted' when the log no longer reaches back that far. */
   changesSince(revision: number, limit: number): Promise<Change[] | 'compacted'>;
   head(): Promise<number>;

@@ -82,7 +82,10 @@ test('nginx accepts the template as compose fills it (nginx -t)', (t) => {
 
 test('Dockerfile: its entry point is in the build output, what it copies exists, it runs as non-root with production dependencies', () => {
   const cmd = dockerfile.match(/^CMD \[(.*)\]$/m)?.[1];
-  assert.equal(cmd, '"node", "dist/src/main.js"');
+  // The same command as package.json's start script, V8 flag included.
+  const start = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  assert.equal(cmd, start.split(' ').map((word) => JSON.stringify(word)).join(', '));
+  assert.equal(cmd, '"node", "--max-semi-space-size=4", "dist/src/main.js"');
   assert.ok(existsSync(join(ROOT, 'dist/src/main.js')), 'dist/src/main.js (npm run build) exists');
   for (const [, from] of dockerfile.matchAll(/^COPY (?!--from)(\S+)/gm)) assert.ok(existsSync(join(ROOT, from!)), `COPY ${from}: missing`);
   assert.ok(existsSync(join(ROOT, 'templates/index.hbs')));

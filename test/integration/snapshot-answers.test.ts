@@ -26,7 +26,7 @@ const TRICKY: readonly [string, string][] = [
 
 async function snapshotOf(store: PostgresStore): Promise<{ head: number; answers: Map<string, Answer> }> {
   const answers = new Map<string, Answer>();
-  const head = await store.loadSnapshot((key, answer) => answers.set(key, answer));
+  const head = await store.loadSnapshot((key, answer) => answers.set(key, Buffer.from(answer).toString('utf8')));
   return { head, answers };
 }
 

@@ -45,7 +45,7 @@ export function getValue(deps: ValuesDeps, _ex: Exchange, req: HttpRequest): Rep
 
 /**
  * The common read, a plain GET of a stored key whose path needs no percent-decoding, answered
- * from the entry's precomputed answer with no parsing, encoding or object per request. Anything
+ * from the entry's precomputed answer (views of its stored bytes), with no parsing or encoding. Anything
  * else (a miss, an escape, a condition) returns false and takes getValue's general path.
  * `single`: the route matched /values/:key, whose parameter is the raw key; uWS makes it a flat
  * string, which a Map hashes and compares far faster than a slice of the URL (about 40% of a
@@ -55,12 +55,11 @@ export function readFromMemory(deps: ValuesDeps, res: HttpResponse, req: HttpReq
   const raw = single ? req.getParameter(0) : req.getUrl().slice(PREFIX.length);
   // Without '%' decoding changes nothing; a raw U+FFFD stands for an invalid byte (parseKey refuses it).
   if (raw === undefined || raw.indexOf('%') >= 0 || raw.indexOf('\uFFFD') >= 0) return false;
-  const answer = deps.keyspace.answer(raw);
+  const entry = deps.keyspace.find(raw);
   // A stored key passed parseKey when written; only its length limit may have been lowered since.
-  if (answer === undefined || (raw.length * 3 > deps.config.maxKeyBytes && Buffer.byteLength(raw) > deps.config.maxKeyBytes)) return false;
+  if (entry < 0 || (raw.length * 3 > deps.config.maxKeyBytes && Buffer.byteLength(raw) > deps.config.maxKeyBytes)) return false;
   if (req.getHeader(IF_NONE_MATCH) !== '') return false;
-  const cut = etagLength(answer);
-  replyNow(res, deps.readHeaders.at(deps.keyspace.revision), answer.slice(0, cut), answer.slice(cut));
+  replyNow(res, deps.readHeaders.at(deps.keyspace.revision), deps.keyspace.etagBytes(entry), deps.keyspace.bodyBytes(entry));
   return true;
 }
 

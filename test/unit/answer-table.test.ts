@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { AnswerTable } from '../../src/domain/answer-table.js';
+import { answerOf, etagLength } from '../../src/domain/keyspace.js';
+
+/** A deterministic generator, so a failure can be replayed. */
+function random(seed: number): () => number {
+  return () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+}
+
+const KEYS = ['a', 'b', 'key "quoted"', 'back\\slash', 'é', '日本/語', '🚀 rocket', 'a/b/c', 'Z', 'plain:0001', 'x'.repeat(300)];
+
+function check(table: AnswerTable, model: Map<string, string>): void {
+  assert.equal(table.size, model.size);
+  for (const [key, answer] of model) {
+    const id = table.find(key);
+    assert.ok(id >= 0, `find ${JSON.stringify(key)}`);
+    assert.equal(table.keyAt(id), key);
+    assert.equal(table.answerAt(id), answer);
+    const bytes = Buffer.from(answer);
+    const cut = Buffer.byteLength(answer.slice(0, etagLength(answer)));
+    assert.deepEqual(Buffer.from(table.etagBytes(id)), bytes.subarray(0, cut));
+    assert.deepEqual(Buffer.from(table.bodyBytes(id)), bytes.subarray(cut));
+    assert.equal(table.revisionAt(id), Number(answer.slice(1, etagLength(answer) - 1)));
+  }
+}
+
+describe('AnswerTable', () => {
+  test('finds, replaces and deletes answers, keys with escapes and non-ASCII included', () => {
+    const table = new AnswerTable();
+    const model = new Map<string, string>();
+    KEYS.forEach((key, i) => {
+      const answer = answerOf(key, `value of ${key}`, i + 1);
+      table.set(key, answer);
+      model.set(key, answer);
+    });
+    check(table, model);
+    for (const missing of ['', 'c', 'key "quoted', 'key \\"quoted\\"', 'e', 'plain:0002', 'x'.repeat(299)]) assert.equal(table.find(missing), -1, missing);
+    table.set('a', answerOf('a', 'replaced', 99));
+    model.set('a', answerOf('a', 'replaced', 99));
+    assert.equal(table.delete('é'), true);
+    model.delete('é');
+    assert.equal(table.delete('é'), false);
+    check(table, model);
+  });
+
+  test('matches a Map under random writes and deletes, through resizes and compactions', () => {
+    const next = random(7);
+    // Small slabs, so that this many writes fill, compact and free a good number of them.
+    const table = new AnswerTable(16 * 1024);
+    const model = new Map<string, string>();
+    let revision = 0;
+    for (let op = 0; op < 40_000; op++) {
+      const key = `k${Math.floor(next() * 2000)}${next() < 0.05 ? ' "é"' : ''}`;
+      if (next() < 0.3) {
+        assert.equal(table.delete(key), model.delete(key));
+      } else {
+        const size = next() < 0.01 ? 9000 : Math.floor(next() * 200);
+        const answer = answerOf(key, 'v'.repeat(size), ++revision);
+        table.set(key, answer);
+        model.set(key, answer);
+      }
+      if (op % 5000 === 0) check(table, model);
+    }
+    check(table, model);
+    const { bytes, live } = table.arena;
+    const expected = [...model.values()].reduce((n, answer) => n + Buffer.byteLength(answer), 0);
+    assert.equal(live, expected);
+    // Garbage stays bounded: compaction ran (without it the arena would hold every write ever made).
+    assert.ok(bytes <= live * 1.6 + 3 * 16 * 1024, `arena ${bytes} bytes for ${live} live`);
+  });
+
+  test('a large answer gets a slab of its own, freed when it is replaced', () => {
+    const table = new AnswerTable(16 * 1024);
+    table.set('big', answerOf('big', 'x'.repeat(100_000), 1));
+    const withBig = table.arena.bytes;
+    assert.ok(withBig >= 100_000);
+    table.set('big', answerOf('big', 'small', 2));
+    assert.ok(table.arena.bytes < 100_000, `arena ${table.arena.bytes} after the large answer was replaced`);
+    assert.equal(table.answerAt(table.find('big')), answerOf('big', 'small', 2));
+  });
+});
