@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export type Metrics = ReturnType<typeof createMetrics>;
 
 /** One registry per app (not prom-client's global one), so that tests can run several apps in one process. */
-export function createMetrics(read: { revision: () => number; keys: () => number; lag: () => number }) {
+export function createMetrics(read: { revision: () => number; keys: () => number; lag: () => number; arena: () => { bytes: number; live: number } }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -37,6 +37,17 @@ export function createMetrics(read: { revision: () => number; keys: () => number
     reconnects: new Counter({ name: 'driftkv_bus_resubscriptions_total', help: 'Event bus resubscriptions after a reconnect', registers }),
     applied: new Gauge({ name: 'driftkv_applied_revision', help: 'Revision this instance has applied', registers, collect() { this.set(read.revision()); } }),
     keys: new Gauge({ name: 'driftkv_keys', help: 'Keys held in memory', registers, collect() { this.set(read.keys()); } }),
+    arena: new Gauge({
+      name: 'driftkv_keyspace_arena_bytes',
+      help: 'Bytes of the slabs holding the stored answers, outside the JS heap (state="live": the part in use)',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const { bytes, live } = read.arena();
+        this.labels('allocated').set(bytes);
+        this.labels('live').set(live);
+      },
+    }),
     lag: new Gauge({ name: 'driftkv_replication_lag', help: 'Head revision in the store minus the applied revision, as of the last check', registers, collect() { this.set(read.lag()); } }),
   };
 }

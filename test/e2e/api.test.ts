@@ -278,6 +278,11 @@ describe('system endpoints and the landing page', () => {
     assert.equal(revision, Number(metrics.headers.get('x-revision')));
     const keys = Number(/^driftkv_keys (\d+)$/m.exec(metrics.text)?.[1]);
     assert.equal(keys, (await req('/values?limit=1000')).json.items.length);
+    // The stored answers' bytes: at least the bodies of the keys listed, and no more slab than live bytes need.
+    const live = Number(/^driftkv_keyspace_arena_bytes\{state="live"\} (\d+)$/m.exec(metrics.text)?.[1]);
+    const allocated = Number(/^driftkv_keyspace_arena_bytes\{state="allocated"\} (\d+)$/m.exec(metrics.text)?.[1]);
+    assert.ok(keys === 0 || live > 0, `live arena bytes ${live} for ${keys} keys`);
+    assert.ok(allocated >= live, `allocated ${allocated} >= live ${live}`);
     const notFound = /^driftkv_http_requests_total\{route="value",method="GET",status="404"\} (\d+)$/m.exec(metrics.text);
     assert.ok(notFound && Number(notFound[1]) >= 1, 'request counter by route, method and status');
   });

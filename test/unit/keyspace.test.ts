@@ -159,3 +159,43 @@ describe('byte order', () => {
     assert.deepEqual(keyspace.page({ prefix: '', limit: 10, after: replacement }).items.map((i) => i.key), [astral]);
   });
 });
+
+describe('Keyspace against a model', () => {
+  test('random puts and deletes, then reads and every page, match a sorted Map (escapes and non-ASCII keys included)', () => {
+    let seed = 12345;
+    const next = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const alphabet = ['a', 'b', '/', '"', '\\', 'é', '日', '🚀', '\uffff', 'z'];
+    const randomKey = () => Array.from({ length: 1 + Math.floor(next() * 4) }, () => alphabet[Math.floor(next() * alphabet.length)]).join('');
+    const keyspace = new Keyspace();
+    const model = new Map<string, { value: string; revision: number }>();
+    for (let revision = 1; revision <= 5000; revision++) {
+      const key = randomKey();
+      if (next() < 0.35) {
+        keyspace.apply(del(key, revision));
+        model.delete(key);
+      } else {
+        const value = `v${revision} "${key}"\n`;
+        keyspace.apply(put(key, value, revision));
+        model.set(key, { value, revision });
+      }
+    }
+    assert.equal(keyspace.size, model.size);
+    for (const [key, entry] of model) assert.deepEqual({ ...keyspace.get(key) }, entry, key);
+    const sorted = [...model.keys()].sort(compareKeys);
+    const listed: string[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = keyspace.page({ prefix: '', after, limit: 37 });
+      for (const item of page.items) {
+        assert.deepEqual({ value: item.value, revision: item.revision }, model.get(item.key), item.key);
+        listed.push(item.key);
+      }
+      if (page.next === null) break;
+      after = page.next;
+    }
+    assert.deepEqual(listed, sorted);
+    for (const prefix of ['a', '"', '\\', 'é', '🚀']) {
+      assert.deepEqual(keyspace.page({ prefix, limit: 10_000 }).items.map((i) => i.key), sorted.filter((k) => k.startsWith(prefix)), prefix);
+    }
+  });
+});
