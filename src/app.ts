@@ -15,7 +15,6 @@ import { HttpServer } from './http/server.js';
 import type { Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { Replicator } from './replication/replicator.js';
-import { startEmbeddedDatabase } from './store/pglite-server.js';
 import { PostgresStore } from './store/postgres-store.js';
 import type { Store } from './store/store.js';
 import { Writer } from './writes/writer.js';
@@ -92,6 +91,8 @@ export async function buildApp(config: Config, log: Logger): Promise<App> {
 
 async function createAdapters(config: Config, log: Logger): Promise<Adapters> {
   if (config.mode === 'distributed') return createDistributedAdapters(config, log);
+  // Loaded only in this mode: PGlite's modules are a tenth of a second of every start otherwise.
+  const { startEmbeddedDatabase } = await import('./store/pglite-server.js');
   const db = await startEmbeddedDatabase(config.dataDir);
   const store = new PostgresStore({ socketPath: db.socketPath, schema: 'public', maxConnections: 1, onNotice: (m) => log.debug(m) });
   return {
