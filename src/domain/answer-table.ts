@@ -76,6 +76,11 @@ export class AnswerTable {
       this.release(slab, length);
       return found;
     }
+    return this.add(key, answer, hash);
+  }
+
+  /** `set` for a key known to be absent (a snapshot's keys are unique): no lookup first. */
+  add(key: string, answer: string | Uint8Array, hash = hashKey(key)): number {
     const id = this.freeIds.length > 0 ? this.freeIds.pop()! : this.newId();
     const plain = PLAIN_KEY.test(key);
     this.keyInfo[id] = plain ? key.length << 1 : (Buffer.byteLength(JSON.stringify(key)) - 2) << 1 | 1;

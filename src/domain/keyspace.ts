@@ -123,7 +123,8 @@ export class Keyspace {
   load(key: string, answer: Answer | Uint8Array): void {
     const last = this.lastLoaded;
     if ((last === undefined && this.table.size === 0) || (last !== undefined && compareKeys(last, key) < 0)) {
-      this.index.append(this.table.set(key, answer));
+      // Greater than every key loaded so far: not there yet, no lookup needed.
+      this.index.append(this.table.add(key, answer));
       this.lastLoaded = key;
     } else this.set(key, answer);
   }
