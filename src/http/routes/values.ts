@@ -47,9 +47,8 @@ export function getValue(deps: ValuesDeps, _ex: Exchange, req: HttpRequest): Rep
  * The common read, a plain GET of a stored key whose path needs no percent-decoding, answered
  * from the entry's precomputed answer (views of its stored bytes), with no parsing or encoding. Anything
  * else (a miss, an escape, a condition) returns false and takes getValue's general path.
- * `single`: the route matched /values/:key, whose parameter is the raw key; uWS makes it a flat
- * string, which a Map hashes and compares far faster than a slice of the URL (about 40% of a
- * read at 100,000 keys was that lookup).
+ * `single`: the route matched /values/:key, whose parameter is the raw key, handed over by uWS
+ * as a flat string (a slice of the URL is read through its parent on every character access).
  */
 export function readFromMemory(deps: ValuesDeps, res: HttpResponse, req: HttpRequest, single = false): boolean {
   const raw = single ? req.getParameter(0) : req.getUrl().slice(PREFIX.length);
