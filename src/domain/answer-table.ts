@@ -128,13 +128,6 @@ export class AnswerTable {
     return new Uint8Array(this.buffers[this.slabOf[id]!]!, this.offsetOf[id]! + etag, this.lengthOf[id]! - etag);
   }
 
-  revisionAt(id: number): number {
-    const slab = this.slabs[this.slabOf[id]!]!;
-    let revision = 0;
-    for (let i = this.offsetOf[id]! + 1, c = slab[i]!; c !== 0x22; c = slab[++i]!) revision = revision * 10 + (c - 0x30);
-    return revision;
-  }
-
   private etagLength(id: number): number {
     const slab = this.slabs[this.slabOf[id]!]!;
     const start = this.offsetOf[id]!;
@@ -202,7 +195,7 @@ export class AnswerTable {
   private store(id: number, answer: string | Uint8Array): void {
     const length = typeof answer === 'string' ? Buffer.byteLength(answer) : answer.length;
     const slab = this.allocate(length);
-    const offset = slab === this.current ? this.used - length : 0;
+    const offset = this.offsetOfNewest(slab, length);
     if (typeof answer === 'string') this.slabs[slab]!.write(answer, offset, length, 'utf8');
     else this.slabs[slab]!.set(answer, offset);
     this.slabOf[id] = slab;
@@ -224,6 +217,11 @@ export class AnswerTable {
     this.used += length;
     this.live[this.current] = this.live[this.current]! + length;
     return this.current;
+  }
+
+  /** Where the bytes that `allocate` just made room for start. */
+  private offsetOfNewest(slab: number, length: number): number {
+    return slab === this.current ? this.used - length : 0;
   }
 
   private release(slab: number, length: number): void {
@@ -255,7 +253,7 @@ export class AnswerTable {
       this.liveBytes -= length;
       this.live[from] = this.live[from]! - length;
       const slab = this.allocate(length);
-      const offset = slab === this.current ? this.used - length : 0;
+      const offset = this.offsetOfNewest(slab, length);
       source.copy(this.slabs[slab]!, offset, start, start + length);
       this.slabOf[id] = slab;
       this.offsetOf[id] = offset;

@@ -54,8 +54,8 @@ export class PostgresStore implements Store {
   /**
    * The server builds each entry's answer (see Answer in the keyspace: the ETag, then the JSON
    * body), in the format answerOf gives; to_json escapes text exactly as JSON.stringify does. The
-   * process then only stores two strings per key: at a million keys this halves the JS work of a
-   * cold start, and the server does its part on another core while rows stream in.
+   * process decodes only the key and copies the answer's bytes as they came, and the server does
+   * its part on another core while rows stream in.
    */
   async loadSnapshot(onEntry: (key: string, answer: Uint8Array) => void): Promise<number> {
     let head = 0;

@@ -21,7 +21,6 @@ function check(table: AnswerTable, model: Map<string, string>): void {
     const cut = Buffer.byteLength(answer.slice(0, etagLength(answer)));
     assert.deepEqual(Buffer.from(table.etagBytes(id)), bytes.subarray(0, cut));
     assert.deepEqual(Buffer.from(table.bodyBytes(id)), bytes.subarray(cut));
-    assert.equal(table.revisionAt(id), Number(answer.slice(1, etagLength(answer) - 1)));
   }
 }
 
