@@ -111,6 +111,8 @@ export class Keyspace {
     if (change.revision !== this.applied + 1) return 'gap';
     if (change.type === 'value.put') this.set(change.key, answerOf(change.key, change.value, change.revision));
     else this.remove(change.key);
+    // The key may be past the last one loaded: later loads must look it up and search the index.
+    this.lastLoaded = undefined;
     this.applied = change.revision;
     return 'applied';
   }

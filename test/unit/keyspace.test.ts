@@ -199,3 +199,19 @@ describe('Keyspace against a model', () => {
     }
   });
 });
+
+describe('Keyspace.load', () => {
+  test('loads in key order, out of order, and around an applied change, without duplicates or disorder', () => {
+    const keyspace = new Keyspace();
+    keyspace.load('b', answerOf('b', '1', 1));
+    keyspace.load('d', answerOf('d', '2', 2));
+    keyspace.load('a', answerOf('a', '3', 3)); // out of order
+    assert.equal(keyspace.apply(put('f', '4', 1)), 'applied'); // a key past the last one loaded
+    keyspace.load('e', answerOf('e', '5', 5));
+    keyspace.load('f', answerOf('f', '6', 6));
+    keyspace.loaded(6);
+    assert.equal(keyspace.size, 5);
+    const page = keyspace.page({ prefix: '', limit: 10 });
+    assert.deepEqual(page.items.map((i) => [i.key, i.value]), [['a', '3'], ['b', '1'], ['d', '2'], ['e', '5'], ['f', '6']]);
+  });
+});
