@@ -107,7 +107,7 @@ export class AnswerTable {
   /** The key of an entry, read back from its answer. */
   keyAt(id: number): string {
     const info = this.keyInfo[id]!;
-    const start = this.offsetOf[id]! + this.etagLength(id) + KEY_FIELD_BYTES;
+    const start = this.keyStart(id);
     const json = this.slabs[this.slabOf[id]!]!.toString(info & 1 ? 'utf8' : 'latin1', start, start + (info >>> 1));
     return info & 1 ? (JSON.parse(`"${json}"`) as string) : json;
   }
@@ -128,6 +128,11 @@ export class AnswerTable {
     return new Uint8Array(this.buffers[this.slabOf[id]!]!, this.offsetOf[id]! + etag, this.lengthOf[id]! - etag);
   }
 
+  /** Where the key's JSON form starts in the stored answer, after `"<revision>"{"key":"`. */
+  private keyStart(id: number): number {
+    return this.offsetOf[id]! + this.etagLength(id) + KEY_FIELD_BYTES;
+  }
+
   private etagLength(id: number): number {
     const slab = this.slabs[this.slabOf[id]!]!;
     const start = this.offsetOf[id]!;
@@ -142,7 +147,7 @@ export class AnswerTable {
     const length = info >>> 1;
     if (info & 1 || length !== key.length) return length >= key.length && this.keyAt(id) === key;
     const slab = this.slabs[this.slabOf[id]!]!;
-    const start = this.offsetOf[id]! + this.etagLength(id) + KEY_FIELD_BYTES;
+    const start = this.keyStart(id);
     for (let i = 0; i < length; i++) {
       const c = key.charCodeAt(i);
       if (c >= 0x80) return this.keyAt(id) === key;

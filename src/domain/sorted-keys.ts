@@ -20,12 +20,6 @@ export class SortedKeys<T = string> {
     else last.push(key);
   }
 
-  /** The greatest key held, if any. */
-  last(): T | undefined {
-    const chunk = this.chunks[this.chunks.length - 1];
-    return chunk?.[chunk.length - 1];
-  }
-
   insert(item: T, key: string = this.keyOf(item)): void {
     if (this.chunks.length === 0) {
       this.chunks.push([item]);
