@@ -13,13 +13,15 @@ const PIPELINE = 16;
 export async function getScenario(ctx: Context): Promise<ScenarioResult> {
   const deployment = new Deployment(ctx.main);
   const bare = await startPinned(SERVICE_CPU, process.execPath, [ctx.bareUws], {}, (line) => line.startsWith('{"port"'));
-  const plain = await startPinned(SERVICE_CPU, process.execPath, [ctx.bareUws], { BARE_STRINGS: '1' }, (line) => line.startsWith('{"port"'));
+  const plain = await startPinned(SERVICE_CPU, process.execPath, [ctx.bareUws], { BARE_MODE: 'strings' }, (line) => line.startsWith('{"port"'));
+  const floor = await startPinned(SERVICE_CPU, process.execPath, [ctx.bareUws], { BARE_MODE: 'required' }, (line) => line.startsWith('{"port"'));
   try {
     await deployment.seed(KEYS);
     const instance = await deployment.start({ INSTANCE_ID: 'driftkv-a', CONSUMER: 'off' }, ctx.nodeArgs);
     await waitReady(instance.url);
     const bareUrl = `http://127.0.0.1:${JSON.parse(bare.readyLine).port}`;
     const plainUrl = `http://127.0.0.1:${JSON.parse(plain.readyLine).port}`;
+    const floorUrl = `http://127.0.0.1:${JSON.parse(floor.readyLine).port}`;
     const modes = [
       { name: 'GET, 50 connections', depth: 1, target: 0.95 },
       { name: `GET, ${PIPELINE}-deep pipelining x 50 connections`, depth: PIPELINE, target: 0.85 },
@@ -34,32 +36,40 @@ export async function getScenario(ctx: Context): Promise<ScenarioResult> {
       const a: WrkResult[] = [];
       const b: WrkResult[] = [];
       const c: WrkResult[] = [];
+      const f: WrkResult[] = [];
       for (let round = 0; round < ctx.rounds; round++) {
         a.push(await run(instance.url));
         b.push(await run(bareUrl));
         c.push(await run(plainUrl));
-        ctx.log(`${mode.name}: driftkv ${Math.round(a.at(-1)!.perSecond)}/s, bare ${Math.round(b.at(-1)!.perSecond)}/s, bare with strings ${Math.round(c.at(-1)!.perSecond)}/s`);
+        f.push(await run(floorUrl));
+        ctx.log(
+          `${mode.name}: driftkv ${Math.round(a.at(-1)!.perSecond)}/s, bare ${Math.round(b.at(-1)!.perSecond)}/s, ` +
+            `bare with strings ${Math.round(c.at(-1)!.perSecond)}/s, bare with the calls a read needs ${Math.round(f.at(-1)!.perSecond)}/s`,
+        );
       }
       const ma = median(a.map((r) => r.perSecond));
       const mb = median(b.map((r) => r.perSecond));
       const mc = median(c.map((r) => r.perSecond));
+      const mf = median(f.map((r) => r.perSecond));
       const errors = a.reduce((n, r) => n + r.errors, 0);
       const perKey = `, p50 ${round(median(a.map((r) => r.p50Ms)), 2)} ms`;
       rows.push({
         what: mode.name,
         driftkv: `${Math.round(ma)} req/s${perKey}${errors ? ` (${errors} errors)` : ''}`,
-        baseline: `bare uWS ${Math.round(mb)} req/s (with string arguments: ${Math.round(mc)} req/s, driftkv ${round(ma / mc)}x of it)`,
+        baseline:
+          `bare uWS ${Math.round(mb)} req/s (with string arguments: ${Math.round(mc)} req/s, driftkv ${round(ma / mc)}x of it; ` +
+          `making only the uWS calls a read needs: ${Math.round(mf)} req/s, ${round(mf / mb)}x of bare, driftkv ${round(ma / mf)}x of it)`,
         ratio: round(ma / mb),
         target: `>= ${mode.target}x`,
         met: ma / mb >= mode.target && errors === 0,
       });
       medians[mode.depth] = ma;
-      detail[mode.name] = { driftkv: a, bare: b, bareWithStrings: c };
+      detail[mode.name] = { driftkv: a, bare: b, bareWithStrings: c, bareWithRequiredCalls: f };
     }
     rows.push(...(await redisComparison(ctx, detail, medians)));
     return { scenario: 'GET', rows, detail };
   } finally {
-    await Promise.all([bare.stop(), plain.stop()]);
+    await Promise.all([bare.stop(), plain.stop(), floor.stop()]);
     await deployment.destroy();
   }
 }

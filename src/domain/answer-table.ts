@@ -1,30 +1,34 @@
 /**
  * Every stored answer (see Answer in keyspace.ts: `"<revision>"{"key":…,"value":…}`) as UTF-8 bytes
  * in large slabs outside the JS heap, found by key through an open-addressing hash table of entry
- * ids. Per key this costs the answer's bytes plus about 30 bytes of typed arrays, where a Map of
+ * ids. Per key this costs the answer's bytes plus about 35 bytes of typed arrays, where a Map of
  * strings cost a key string, a Map entry and a string header (about 90 bytes) and kept a million
  * long-lived strings for the garbage collector to trace. A read hands uWS views of the bytes: no
  * UTF-8 conversion per request. The key is not stored twice: it is read back from the answer's
- * `"key"` field. Pure: no I/O.
+ * `"key"` field. Laid out for a read's few cache misses: a slot holds the id with its key's hash, and
+ * an entry's fields sit side by side (a GET of a random key among many touches one slot, one entry
+ * and the answer's bytes). Pure: no I/O.
  */
 
 const SLAB_BYTES = 4 * 1024 * 1024;
 const KEY_FIELD_BYTES = '{"key":"'.length;
 /** A key of visible ASCII with no `"` or `\`: its JSON form is itself, one byte per character. */
 const PLAIN_KEY = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+/** Per entry id, FIELDS words of `entries`: */
+const FIELDS = 4;
+const OFFSET = 0;
+const LENGTH = 1;
+/** Byte length of the key's JSON form (without quotes) << 1, | 1 when it holds an escape. */
+const KEY_INFO = 2;
+/** The slab's number | the ETag's length (`"<revision>"`) << 16. */
+const SLAB_ETAG = 3;
 
 export class AnswerTable {
-  // Per entry id.
-  private slabOf = new Uint16Array(1024);
-  private offsetOf = new Uint32Array(1024);
-  private lengthOf = new Uint32Array(1024);
-  /** Byte length of the key's JSON form (without quotes) << 1, | 1 when it holds an escape. */
-  private keyInfo = new Uint32Array(1024);
-  private hashOf = new Int32Array(1024);
+  private entries = new Uint32Array(1024 * FIELDS);
   private ids = 0;
   private readonly freeIds: number[] = [];
-  // The index: id + 1 per slot, 0 for an empty one; linear probing, deletion by backward shift.
-  private slots = new Int32Array(2048);
+  // The index: per slot, id + 1 (0: empty) then the key's hash; linear probing, deletion by backward shift.
+  private slots = new Int32Array(2048 * 2);
   private count = 0;
   // The arena.
   private readonly slabs: (Buffer | undefined)[] = [];
@@ -52,13 +56,8 @@ export class AnswerTable {
 
   /** The entry id stored under `key`, or -1. */
   find(key: string, hash = hashKey(key)): number {
-    const mask = this.slots.length - 1;
-    for (let i = hash & mask; ; i = (i + 1) & mask) {
-      const slot = this.slots[i]!;
-      if (slot === 0) return -1;
-      const id = slot - 1;
-      if (this.hashOf[id] === hash && this.keyEquals(id, key)) return id;
-    }
+    const slot = this.slotOf(key, hash);
+    return slot < 0 ? -1 : this.slots[slot]! - 1;
   }
 
   /**
@@ -70,8 +69,8 @@ export class AnswerTable {
     const found = this.find(key, hash);
     if (found >= 0) {
       // The new bytes first: releasing may compact the arena, which must not move the old ones.
-      const slab = this.slabOf[found]!;
-      const length = this.lengthOf[found]!;
+      const slab = this.slabAt(found);
+      const length = this.entries[found * FIELDS + LENGTH]!;
       this.store(found, answer);
       this.release(slab, length);
       return found;
@@ -83,22 +82,23 @@ export class AnswerTable {
   add(key: string, answer: string | Uint8Array, hash = hashKey(key)): number {
     const id = this.freeIds.length > 0 ? this.freeIds.pop()! : this.newId();
     const plain = PLAIN_KEY.test(key);
-    this.keyInfo[id] = plain ? key.length << 1 : (Buffer.byteLength(JSON.stringify(key)) - 2) << 1 | 1;
-    this.hashOf[id] = hash;
+    this.entries[id * FIELDS + KEY_INFO] = plain ? key.length << 1 : (Buffer.byteLength(JSON.stringify(key)) - 2) << 1 | 1;
     this.store(id, answer);
     this.count++;
-    if (this.count * 10 > this.slots.length * 7) this.resize(this.slots.length * 2);
-    else this.place(id);
+    // Slots are pairs: a load of 0.7.
+    if (this.count * 20 > this.slots.length * 7) this.resize(this.slots.length * 2);
+    this.place(id, hash);
     return id;
   }
 
   delete(key: string): boolean {
-    const id = this.find(key);
-    if (id < 0) return false;
-    this.unplace(id);
-    const length = this.lengthOf[id]!;
-    this.lengthOf[id] = 0;
-    this.release(this.slabOf[id]!, length);
+    const slot = this.slotOf(key, hashKey(key));
+    if (slot < 0) return false;
+    const id = this.slots[slot]! - 1;
+    this.unplace(slot);
+    const length = this.entries[id * FIELDS + LENGTH]!;
+    this.entries[id * FIELDS + LENGTH] = 0;
+    this.release(this.slabAt(id), length);
     this.freeIds.push(id);
     this.count--;
     return true;
@@ -106,47 +106,58 @@ export class AnswerTable {
 
   /** The key of an entry, read back from its answer. */
   keyAt(id: number): string {
-    const info = this.keyInfo[id]!;
+    const info = this.entries[id * FIELDS + KEY_INFO]!;
     const start = this.keyStart(id);
-    const json = this.slabs[this.slabOf[id]!]!.toString(info & 1 ? 'utf8' : 'latin1', start, start + (info >>> 1));
+    const json = this.slabs[this.slabAt(id)]!.toString(info & 1 ? 'utf8' : 'latin1', start, start + (info >>> 1));
     return info & 1 ? (JSON.parse(`"${json}"`) as string) : json;
   }
 
   answerAt(id: number): string {
-    const offset = this.offsetOf[id]!;
-    return this.slabs[this.slabOf[id]!]!.toString('utf8', offset, offset + this.lengthOf[id]!);
+    const offset = this.entries[id * FIELDS + OFFSET]!;
+    return this.slabs[this.slabAt(id)]!.toString('utf8', offset, offset + this.entries[id * FIELDS + LENGTH]!);
   }
 
   /** The ETag at the head of the answer (`"<revision>"`), as a view of the stored bytes. */
   etagBytes(id: number): Uint8Array {
-    return new Uint8Array(this.buffers[this.slabOf[id]!]!, this.offsetOf[id]!, this.etagLength(id));
+    const at = id * FIELDS;
+    const slabEtag = this.entries[at + SLAB_ETAG]!;
+    return new Uint8Array(this.buffers[slabEtag & 0xffff]!, this.entries[at + OFFSET]!, slabEtag >>> 16);
   }
 
   /** The JSON body that follows the ETag, as a view of the stored bytes. */
   bodyBytes(id: number): Uint8Array {
-    const etag = this.etagLength(id);
-    return new Uint8Array(this.buffers[this.slabOf[id]!]!, this.offsetOf[id]! + etag, this.lengthOf[id]! - etag);
+    const at = id * FIELDS;
+    const slabEtag = this.entries[at + SLAB_ETAG]!;
+    const etag = slabEtag >>> 16;
+    return new Uint8Array(this.buffers[slabEtag & 0xffff]!, this.entries[at + OFFSET]! + etag, this.entries[at + LENGTH]! - etag);
+  }
+
+  /** The slot holding `key`, or -1. */
+  private slotOf(key: string, hash: number): number {
+    const slots = this.slots;
+    const mask = (slots.length >>> 1) - 1;
+    for (let i = hash & mask; ; i = (i + 1) & mask) {
+      const slot = slots[i * 2]!;
+      if (slot === 0) return -1;
+      if (slots[i * 2 + 1] === hash && this.keyEquals(slot - 1, key)) return i * 2;
+    }
+  }
+
+  private slabAt(id: number): number {
+    return this.entries[id * FIELDS + SLAB_ETAG]! & 0xffff;
   }
 
   /** Where the key's JSON form starts in the stored answer, after `"<revision>"{"key":"`. */
   private keyStart(id: number): number {
-    return this.offsetOf[id]! + this.etagLength(id) + KEY_FIELD_BYTES;
-  }
-
-  private etagLength(id: number): number {
-    const slab = this.slabs[this.slabOf[id]!]!;
-    const start = this.offsetOf[id]!;
-    let i = start + 1;
-    while (slab[i] !== 0x22) i++;
-    return i + 1 - start;
+    return this.entries[id * FIELDS + OFFSET]! + (this.entries[id * FIELDS + SLAB_ETAG]! >>> 16) + KEY_FIELD_BYTES;
   }
 
   /** Compares without decoding: a plain stored key against the key's characters, one byte each. */
   private keyEquals(id: number, key: string): boolean {
-    const info = this.keyInfo[id]!;
+    const info = this.entries[id * FIELDS + KEY_INFO]!;
     const length = info >>> 1;
     if (info & 1 || length !== key.length) return length >= key.length && this.keyAt(id) === key;
-    const slab = this.slabs[this.slabOf[id]!]!;
+    const slab = this.slabs[this.slabAt(id)]!;
     const start = this.keyStart(id);
     for (let i = 0; i < length; i++) {
       const c = key.charCodeAt(i);
@@ -157,55 +168,60 @@ export class AnswerTable {
   }
 
   private newId(): number {
-    if (this.ids === this.lengthOf.length) {
-      const capacity = this.ids * 2;
-      this.slabOf = grow(this.slabOf, new Uint16Array(capacity));
-      this.offsetOf = grow(this.offsetOf, new Uint32Array(capacity));
-      this.lengthOf = grow(this.lengthOf, new Uint32Array(capacity));
-      this.keyInfo = grow(this.keyInfo, new Uint32Array(capacity));
-      this.hashOf = grow(this.hashOf, new Int32Array(capacity));
+    if (this.ids * FIELDS === this.entries.length) {
+      const entries = new Uint32Array(this.entries.length * 2);
+      entries.set(this.entries);
+      this.entries = entries;
     }
     return this.ids++;
   }
 
-  private place(id: number): void {
-    const mask = this.slots.length - 1;
-    let i = this.hashOf[id]! & mask;
-    while (this.slots[i] !== 0) i = (i + 1) & mask;
-    this.slots[i] = id + 1;
+  private place(id: number, hash: number): void {
+    const slots = this.slots;
+    const mask = (slots.length >>> 1) - 1;
+    let i = hash & mask;
+    while (slots[i * 2] !== 0) i = (i + 1) & mask;
+    slots[i * 2] = id + 1;
+    slots[i * 2 + 1] = hash;
   }
 
-  /** Backward-shift deletion: no tombstones, so lookups stay as short as the load allows. */
-  private unplace(id: number): void {
-    const mask = this.slots.length - 1;
-    let i = this.hashOf[id]! & mask;
-    while (this.slots[i] !== id + 1) i = (i + 1) & mask;
-    this.slots[i] = 0;
-    for (let j = (i + 1) & mask; this.slots[j] !== 0; j = (j + 1) & mask) {
-      const home = this.hashOf[this.slots[j]! - 1]! & mask;
+  /** Backward-shift deletion: no tombstones, so lookups stay as short as the load allows. `slot`: its first word. */
+  private unplace(slot: number): void {
+    const slots = this.slots;
+    const mask = (slots.length >>> 1) - 1;
+    let i = slot >>> 1;
+    slots[i * 2] = 0;
+    for (let j = (i + 1) & mask; slots[j * 2] !== 0; j = (j + 1) & mask) {
+      const home = slots[j * 2 + 1]! & mask;
       // Move j's entry back into the hole unless its home lies cyclically within (i, j].
       if (i <= j ? home <= i || home > j : home <= i && home > j) {
-        this.slots[i] = this.slots[j]!;
-        this.slots[j] = 0;
+        slots[i * 2] = slots[j * 2]!;
+        slots[i * 2 + 1] = slots[j * 2 + 1]!;
+        slots[j * 2] = 0;
         i = j;
       }
     }
   }
 
   private resize(size: number): void {
+    const old = this.slots;
     this.slots = new Int32Array(size);
-    for (let id = 0; id < this.ids; id++) if (this.lengthOf[id]! > 0) this.place(id);
+    for (let i = 0; i < old.length; i += 2) if (old[i] !== 0) this.place(old[i]! - 1, old[i + 1]!);
   }
 
   private store(id: number, answer: string | Uint8Array): void {
     const length = typeof answer === 'string' ? Buffer.byteLength(answer) : answer.length;
     const slab = this.allocate(length);
     const offset = this.offsetOfNewest(slab, length);
-    if (typeof answer === 'string') this.slabs[slab]!.write(answer, offset, length, 'utf8');
-    else this.slabs[slab]!.set(answer, offset);
-    this.slabOf[id] = slab;
-    this.offsetOf[id] = offset;
-    this.lengthOf[id] = length;
+    const bytes = this.slabs[slab]!;
+    if (typeof answer === 'string') bytes.write(answer, offset, length, 'utf8');
+    else bytes.set(answer, offset);
+    let end = offset + 1;
+    while (bytes[end] !== 0x22) end++;
+    const at = id * FIELDS;
+    this.entries[at + OFFSET] = offset;
+    this.entries[at + LENGTH] = length;
+    this.entries[at + SLAB_ETAG] = slab | ((end + 1 - offset) << 16);
   }
 
   private allocate(length: number): number {
@@ -250,18 +266,19 @@ export class AnswerTable {
     }
     if (victims.size === 0) return;
     for (let id = 0; id < this.ids; id++) {
-      const from = this.slabOf[id]!;
-      if (this.lengthOf[id]! === 0 || !victims.has(from)) continue;
+      const at = id * FIELDS;
+      const from = this.slabAt(id);
+      const length = this.entries[at + LENGTH]!;
+      if (length === 0 || !victims.has(from)) continue;
       const source = this.slabs[from]!;
-      const start = this.offsetOf[id]!;
-      const length = this.lengthOf[id]!;
+      const start = this.entries[at + OFFSET]!;
       this.liveBytes -= length;
       this.live[from] = this.live[from]! - length;
       const slab = this.allocate(length);
       const offset = this.offsetOfNewest(slab, length);
       source.copy(this.slabs[slab]!, offset, start, start + length);
-      this.slabOf[id] = slab;
-      this.offsetOf[id] = offset;
+      this.entries[at + OFFSET] = offset;
+      this.entries[at + SLAB_ETAG] = slab | (this.entries[at + SLAB_ETAG]! & 0xffff0000);
     }
     for (const slab of victims) this.dropSlab(slab);
   }
@@ -293,7 +310,3 @@ function hashKey(key: string): number {
   return hash;
 }
 
-function grow<T extends Uint16Array | Uint32Array | Int32Array>(from: T, to: T): T {
-  to.set(from);
-  return to;
-}
