@@ -44,13 +44,13 @@ async function main(): Promise<void> {
 }
 
 /**
- * The PostgreSQL driver can throw from a timer when a backend is killed (see store/driver-faults.ts).
+ * The PostgreSQL driver can throw from a timer, or reject into nothing, when a backend is killed (see store/driver-faults.ts).
  * Batches are idempotent and retried, so that one error is survivable: log it, replace the
  * connections, go on. Every other uncaught error keeps Node's behaviour: report and exit.
  */
 function guardAgainstDriverFaults(app: App, log: Logger): void {
-  process.on('uncaughtException', (error) => {
-    if (isKnownDriverFault(error)) {
+  process.on('uncaughtException', (error, origin) => {
+    if (isKnownDriverFault(error, origin)) {
       log.error({ err: error }, 'uncaught PostgreSQL driver fault (backend killed); replacing the database connections');
       app.resetDatabaseConnections();
       return;

@@ -1,11 +1,27 @@
 /**
- * postgres 3.4.9 can throw from a timer after a backend is killed (porsager/postgres#1208, #1133):
- * a write scheduled on a connection whose socket is already gone dereferences null. Nothing awaits
- * that timer, so the error is uncaught. It is recognised narrowly: a TypeError on null, thrown
- * inside the driver's connection module. Anything else stays fatal.
+ * Two faults of postgres 3.4.9 escape every handler when a backend is killed, and are recognised
+ * narrowly here; anything else stays fatal.
+ * - A write scheduled on a connection whose socket is already gone dereferences null, thrown from a
+ *   timer (porsager/postgres#1208, #1133): a TypeError on null, thrown inside the driver's
+ *   connection module.
+ * - A new connection's first statement is the driver's own catalog query (fetch_types), whose
+ *   promise nothing handles (porsager/postgres#1192, #1223): a backend terminated during it rejects
+ *   into nothing. Every query of this service is awaited, so an unhandled error saying the session
+ *   ended (PostgreSQL class 57P or 08, a cancel, or the driver's own CONNECTION_* errors) can only
+ *   be that one.
  */
-export function isKnownDriverFault(error: unknown): boolean {
+export function isKnownDriverFault(error: unknown, origin: 'uncaughtException' | 'unhandledRejection' = 'uncaughtException'): boolean {
+  if (origin === 'unhandledRejection') return isSessionEnded(error);
   if (!(error instanceof TypeError) || !error.message.startsWith('Cannot read properties of null')) return false;
   const topFrame = error.stack?.split('\n').find((line) => line.trimStart().startsWith('at '));
   return topFrame !== undefined && /[\\/]node_modules[\\/]postgres[\\/]src[\\/]connection\.js:/.test(topFrame);
+}
+
+/** 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now, 57014 query canceled, 08xxx connection exceptions. */
+function isSessionEnded(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as Error & { code?: unknown }).code;
+  if (typeof code !== 'string') return false;
+  if (error.name === 'PostgresError') return code.startsWith('57P') || code === '57014' || code.startsWith('08');
+  return code.startsWith('CONNECTION_') || code === 'CONNECT_TIMEOUT';
 }
