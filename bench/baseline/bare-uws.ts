@@ -2,6 +2,7 @@
 // driftkv answers for a seeded key, with the same headers, and no other work.
 //   node bench/baseline/bare-uws.js   (prints {"port":N} once listening)
 import uWS, { type HttpRequest, type HttpResponse } from 'uWebSockets.js';
+import { ReadHeaders } from '../../src/http/exchange.js';
 
 // BARE_MODE=strings passes status, headers and body as JS strings (the plain way to write it, each
 // converted to UTF-8 by uWS on every call); by default they are bytes, the fastest this stack answers.
@@ -13,13 +14,14 @@ import uWS, { type HttpRequest, type HttpResponse } from 'uWebSockets.js';
 const mode = process.env.BARE_MODE ?? 'bytes';
 const bytes = (s: string) => (mode === 'strings' ? s : Buffer.from(s));
 const body = JSON.stringify({ key: 'bench:00000001', value: 'x'.repeat(100) });
+const ETAG = '"12345"';
 const answer = {
   status: bytes('200 OK'),
   headers: [
     [bytes('X-Instance'), bytes('driftkv-a')],
     [bytes('X-Revision'), bytes('100000')],
     [bytes('Content-Type'), bytes('application/json')],
-    [bytes('ETag'), bytes('"12345"')],
+    [bytes('ETag'), bytes(ETAG)],
   ] as const,
   body: bytes(body),
 };
@@ -47,24 +49,21 @@ process.on('SIGTERM', () => process.exit(0));
 function required(app: uWS.TemplatedApp): void {
   // One stored answer, `"<revision>"{body}`, somewhere inside a slab, as driftkv keeps them.
   const slab = Buffer.allocUnsafeSlow(4 * 1024 * 1024);
-  const stored = Buffer.from(`"12345"${body}`);
+  const stored = Buffer.from(ETAG + body);
   const at = 1000;
   stored.copy(slab, at);
-  const etagLength = '"12345"'.length;
-  const ok = Buffer.from('200 OK');
-  const instanceName = Buffer.from('X-Instance');
-  // X-Instance's value carries X-Revision and Content-Type too, as driftkv writes them.
-  const readHeaders = Buffer.from('driftkv-a\r\nX-Revision: 100000\r\nContent-Type: application/json');
-  const etagName = Buffer.from('ETag');
+  const etagLength = ETAG.length;
+  // X-Instance's value carries X-Revision and Content-Type too: driftkv's own header bytes.
+  const readHeaders = new ReadHeaders('driftkv-a').at(100000);
   const ifNoneMatch = Buffer.from('if-none-match');
   let keyBytes = 0;
   const get = (res: HttpResponse, req: HttpRequest) => {
     keyBytes += req.getParameter(0)!.length;
     if (req.getHeader(ifNoneMatch) !== '') keyBytes++;
     res
-      .writeStatus(ok)
-      .writeHeader(instanceName, readHeaders)
-      .writeHeader(etagName, new Uint8Array(slab.buffer, at, etagLength))
+      .writeStatus(answer.status)
+      .writeHeader(instance[0], readHeaders)
+      .writeHeader(etag[0], new Uint8Array(slab.buffer, at, etagLength))
       .end(new Uint8Array(slab.buffer, at + etagLength, stored.length - etagLength));
   };
   const other = (res: HttpResponse): void => void res.writeStatus('405 Method Not Allowed').end();
