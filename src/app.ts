@@ -65,6 +65,7 @@ export async function buildApp(config: Config, log: Logger): Promise<App> {
       return port;
     },
     async start() {
+      replicator.bind();
       await adapters.store.migrate();
       await replicator.start();
       if (config.consumer) await consumer.start();

@@ -1,4 +1,4 @@
-import { AnswerTable } from './answer-table.js';
+import { AnswerTable, plainKeyHash } from './answer-table.js';
 import type { Change } from './events.js';
 import { compareKeys } from './key-order.js';
 import { SortedKeys } from './sorted-keys.js';
@@ -65,8 +65,12 @@ export class Keyspace {
   /** Entry ids in key order; their keys are read back from the table. */
   private index = indexOf(this.table);
   private applied = 0;
-  /** The last key loaded by `load`, while a snapshot streams in. */
-  private lastLoaded: string | undefined;
+  /**
+   * While a snapshot streams in key order into an empty keyspace: the id of the last entry loaded
+   * (-1 before the first), so the next one is appended after a comparison with it. undefined once
+   * anything else has touched the keyspace.
+   */
+  private lastLoaded: number | undefined = -1;
 
   get revision(): number {
     return this.applied;
@@ -92,9 +96,9 @@ export class Keyspace {
     return id < 0 ? undefined : this.table.answerAt(id);
   }
 
-  /** The entry stored under `key` for etagBytes/bodyBytes, or -1: a read without decoding anything. */
-  find(key: string): number {
-    return this.table.find(key);
+  /** The entry stored under `key` for etagBytes/bodyBytes, or -1: a read without decoding anything. `hash`: hashKey(key), if known. */
+  find(key: string, hash?: number): number {
+    return this.table.find(key, hash);
   }
 
   etagBytes(entry: number): Uint8Array {
@@ -124,16 +128,40 @@ export class Keyspace {
    */
   load(key: string, answer: Answer | Uint8Array): void {
     const last = this.lastLoaded;
-    if ((last === undefined && this.table.size === 0) || (last !== undefined && compareKeys(last, key) < 0)) {
-      // Greater than every key loaded so far: not there yet, no lookup needed.
-      this.index.append(this.table.add(key, answer));
-      this.lastLoaded = key;
-    } else this.set(key, answer);
+    if (last !== undefined && (last < 0 || compareKeys(this.table.keyAt(last), key) < 0)) this.append(this.table.add(key, answer));
+    else this.set(key, answer);
+  }
+
+  /** A snapshot says about how many entries it holds: the table is sized once for them. */
+  expect(entries: number): void {
+    this.table.reserve(entries);
+  }
+
+  /**
+   * `load` for an entry that arrives as bytes (its key's and its answer's UTF-8 bytes, ranges of
+   * `bytes`): a plain key read in order is hashed, compared and stored from its bytes, with no
+   * string made for it. Anything else goes through `load`.
+   */
+  entry(bytes: Uint8Array, keyStart: number, keyEnd: number, answerStart: number, answerEnd: number): void {
+    const last = this.lastLoaded;
+    const hash = last === undefined ? -1 : plainKeyHash(bytes, keyStart, keyEnd);
+    if (hash >= 0 && (last! < 0 || this.table.compareKeyBytes(last!, bytes, keyStart, keyEnd) < 0)) {
+      this.append(this.table.addPlain(hash, keyEnd - keyStart, bytes, answerStart, answerEnd));
+      return;
+    }
+    const key = Buffer.from(bytes.buffer, bytes.byteOffset + keyStart, keyEnd - keyStart).toString('utf8');
+    this.load(key, new Uint8Array(bytes.buffer, bytes.byteOffset + answerStart, answerEnd - answerStart));
   }
 
   loaded(head: number): void {
+    this.table.settle();
     this.applied = head;
     this.lastLoaded = undefined;
+  }
+
+  private append(id: number): void {
+    this.index.append(id);
+    this.lastLoaded = id;
   }
 
   /** Takes over a freshly loaded keyspace in one step, so readers never see a half-loaded one. */
@@ -141,6 +169,7 @@ export class Keyspace {
     this.table = other.table;
     this.index = other.index;
     this.applied = other.applied;
+    this.lastLoaded = undefined;
   }
 
   page(query: PageQuery): Page {

@@ -34,6 +34,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
   private loaded = false;
   private knownHead = 0;
   private timer: NodeJS.Timeout | undefined;
+  private binding: Promise<void> | undefined;
 
   constructor(
     @inject(KEYSPACE) private readonly keyspace: Keyspace,
@@ -54,15 +55,36 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     return Math.max(0, this.knownHead - this.keyspace.revision);
   }
 
+  /**
+   * Binds this instance's event queue; events are buffered until `start` has loaded the snapshot.
+   * Called before the schema migration, it lets the broker's connection come up while the store
+   * is being read, instead of before.
+   */
+  bind(): Promise<void> {
+    if (!this.binding) {
+      this.binding = this.events.subscribe(
+        (message) => this.receive(message),
+        () => {
+          this.metrics.reconnects.inc();
+          this.schedule(() => this.catchUp());
+        },
+      );
+      // Observed by start; a failure before then must not count as unhandled.
+      this.binding.catch(() => {});
+    }
+    return this.binding;
+  }
+
+  /**
+   * DESIGN §4 rule 5, with the binding and the snapshot overlapped: whatever was committed after
+   * the snapshot's head but before the queue was bound reached no buffer, so the change log is
+   * read from that head once both are done; buffered events above it follow (duplicates ignored).
+   */
   async start(): Promise<void> {
-    await this.events.subscribe(
-      (message) => this.receive(message),
-      () => {
-        this.metrics.reconnects.inc();
-        this.schedule(() => this.catchUp());
-      },
-    );
+    const bound = this.bind();
     await this.reload();
+    await bound;
+    this.schedule(() => this.catchUp());
     const buffered = this.buffer ?? [];
     this.buffer = null;
     for (const batch of buffered) this.schedule(() => this.applyBatch(batch));
@@ -142,7 +164,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
 
   private async reload(): Promise<void> {
     const fresh = new Keyspace();
-    const head = await this.store.loadSnapshot((key, answer) => fresh.load(key, answer));
+    const head = await this.store.loadSnapshot(fresh);
     fresh.loaded(head);
     const wasLoaded = this.loaded || this.keyspace.revision > 0;
     this.keyspace.adopt(fresh);

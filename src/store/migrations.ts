@@ -32,6 +32,15 @@ const MIGRATIONS: readonly string[] = [
      created_at timestamptz not null default now()
    );
    create index kv_outcomes_created_at on kv_outcomes (created_at);`,
+  // Each entry's GET answer (see Answer in domain/keyspace.ts: the ETag, then the JSON body), kept
+  // by the server so that a snapshot reads it instead of building it. to_json escapes text
+  // exactly as JSON.stringify does (test/integration/snapshot-answers.test.ts holds the two to the
+  // same bytes); it is declared stable only because of other types' output functions, so for text
+  // the function is immutable, as a generated column needs.
+  `create function kv_answer(key text, value text, revision bigint) returns text
+     language sql immutable parallel safe
+     as $$ select '"' || revision || '"{"key":' || to_json(key)::text || ',"value":' || to_json(value)::text || '}' $$;
+   alter table kv_values add column answer text generated always as (kv_answer(key, value, revision)) stored;`,
 ];
 
 /** Applies what is missing, under a transaction-scoped advisory lock so concurrent starts do not race. */

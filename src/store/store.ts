@@ -10,14 +10,25 @@ export interface BatchTransaction {
   write(decision: BatchDecision): Promise<void>;
 }
 
+/** Where a snapshot goes (the keyspace being loaded). */
+export interface SnapshotSink {
+  /** About how many entries follow (the planner's estimate: a hint, not a promise). */
+  expect(entries: number): void;
+  /**
+   * One entry: the UTF-8 bytes of its key and of its answer (answerOf), as ranges of `bytes`,
+   * which is valid only during the call.
+   */
+  entry(bytes: Uint8Array, keyStart: number, keyEnd: number, answerStart: number, answerEnd: number): void;
+}
+
 export interface Store {
   migrate(): Promise<void>;
   transaction<T>(work: (tx: BatchTransaction) => Promise<T>): Promise<T>;
   /**
-   * Streams every entry of one consistent snapshot, as its answer (answerOf) in UTF-8 bytes that
-   * are valid only during the call, and returns the head revision it was taken at.
+   * Streams every entry of one consistent snapshot into `sink`, in key byte order, and returns the
+   * head revision it was taken at.
    */
-  loadSnapshot(onEntry: (key: string, answer: Uint8Array) => void): Promise<number>;
+  loadSnapshot(sink: SnapshotSink): Promise<number>;
   /** Changes after `revision`, oldest first, at most `limit`; 'compacted' when the log no longer reaches back that far. */
   changesSince(revision: number, limit: number): Promise<Change[] | 'compacted'>;
   head(): Promise<number>;

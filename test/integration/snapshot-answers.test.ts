@@ -6,6 +6,7 @@ import { answerOf, type Answer } from '../../src/domain/keyspace.js';
 import { migrate } from '../../src/store/migrations.js';
 import { startEmbeddedDatabase } from '../../src/store/pglite-server.js';
 import { PostgresStore } from '../../src/store/postgres-store.js';
+import { ServerError, simpleQuery, targetOf } from '../../src/store/simple-query.js';
 import { tempDataDir } from '../support/instance.js';
 import { Cluster, DATABASE_URL } from './cluster.js';
 
@@ -26,7 +27,11 @@ const TRICKY: readonly [string, string][] = [
 
 async function snapshotOf(store: PostgresStore): Promise<{ head: number; answers: Map<string, Answer> }> {
   const answers = new Map<string, Answer>();
-  const head = await store.loadSnapshot((key, answer) => answers.set(key, Buffer.from(answer).toString('utf8')));
+  const head = await store.loadSnapshot({
+    expect: () => {},
+    entry: (bytes, keyStart, keyEnd, answerStart, answerEnd) =>
+      answers.set(Buffer.from(bytes.subarray(keyStart, keyEnd)).toString('utf8'), Buffer.from(bytes.subarray(answerStart, answerEnd)).toString('utf8')),
+  });
   return { head, answers };
 }
 
@@ -55,6 +60,36 @@ test('PostgreSQL: snapshot answers are byte for byte those the process builds, i
   await store.migrate();
   await fill(cluster.sql);
   assertSameAsProcess(await snapshotOf(store));
+});
+
+test('PostgreSQL: a snapshot through the driver (as over TLS) is the one read over the wire', async () => {
+  const cluster = new Cluster();
+  const wire = new PostgresStore({ url: DATABASE_URL, schema: cluster.name, maxConnections: 1 });
+  const driver = new PostgresStore({ url: DATABASE_URL, schema: cluster.name, maxConnections: 1, wireSnapshot: false });
+  after(async () => {
+    await wire.close();
+    await driver.close();
+    await cluster.destroy();
+  });
+  await wire.migrate();
+  await fill(cluster.sql);
+  // Enough rows for many socket chunks, and a value of several megabytes across hundreds of them.
+  await cluster.sql`insert into kv_values (key, value, revision) select 'bulk:' || lpad(i::text, 6, '0'), repeat('v', i % 300), 100 + i from generate_series(1, 20000) i`;
+  await cluster.sql`insert into kv_values (key, value, revision) values ('huge', ${'"\\é'.repeat(600_000)}, 50000)`;
+  const overWire = await snapshotOf(wire);
+  const throughDriver = await snapshotOf(driver);
+  assert.equal(overWire.answers.size, TRICKY.length + 20001);
+  assert.deepEqual([...overWire.answers], [...throughDriver.answers]);
+  assert.equal(overWire.answers.get('huge'), answerOf('huge', '"\\é'.repeat(600_000), 50000));
+});
+
+test('PostgreSQL: a failing snapshot query rejects with the server\'s code, not a hang', async () => {
+  const target = targetOf(DATABASE_URL)!;
+  await assert.rejects(
+    simpleQuery(target, 'select * from no_such_table_here', { dataRow: () => {}, copyData: () => {} }),
+    (error: unknown) => error instanceof ServerError && error.code === '42P01',
+  );
+  await assert.rejects(simpleQuery({ ...target, database: 'no_such_database_here' }, 'select 1', { dataRow: () => {}, copyData: () => {} }), /no_such_database_here/);
 });
 
 test('PGlite: snapshot answers are byte for byte those the process builds, in key byte order', async () => {

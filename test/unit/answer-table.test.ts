@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { AnswerTable } from '../../src/domain/answer-table.js';
+import { AnswerTable, hashKey, hashKeyWithout, plainKeyHash } from '../../src/domain/answer-table.js';
 import { answerOf, etagLength } from '../../src/domain/keyspace.js';
 
 /** A deterministic generator, so a failure can be replayed. */
@@ -77,5 +77,41 @@ describe('AnswerTable', () => {
     table.set('big', answerOf('big', 'small', 2));
     assert.ok(table.arena.bytes < 100_000, `arena ${table.arena.bytes} after the large answer was replaced`);
     assert.equal(table.answerAt(table.find('big')), answerOf('big', 'small', 2));
+  });
+});
+
+describe('AnswerTable, a snapshot loaded as bytes', () => {
+  test('addPlain entries are found like set ones, looked up before, during and after settling', () => {
+    const table = new AnswerTable(64 * 1024);
+    const model = new Map<string, string>();
+    table.reserve(3000);
+    for (let i = 0; i < 5000; i++) {
+      const key = `snap:${String(i).padStart(5, '0')}`;
+      const answer = answerOf(key, `value ${i}`.repeat(i % 7), i + 1);
+      const bytes = Buffer.from(`##${key}${answer}`);
+      const hash = plainKeyHash(bytes, 2, 2 + key.length);
+      assert.equal(hash, hashKey(key) >>> 0);
+      table.addPlain(hash, key.length, bytes, 2 + key.length, bytes.length);
+      model.set(key, answer);
+      // A lookup in the middle of a load settles what was deferred so far.
+      if (i % 1500 === 0) assert.equal(table.answerAt(table.find(key)), answer);
+    }
+    check(table, model);
+    table.settle();
+    check(table, model);
+    table.set('snap:00010', answerOf('snap:00010', 'replaced', 9999));
+    model.set('snap:00010', answerOf('snap:00010', 'replaced', 9999));
+    assert.equal(table.delete('snap:04999'), true);
+    model.delete('snap:04999');
+    check(table, model);
+  });
+
+  test('plainKeyHash refuses keys whose JSON form is not their bytes; hashKeyWithout finds what the read path cannot take', () => {
+    for (const key of ['a"b', 'a\\b', 'tab\there', 'é', '\u007f']) {
+      const bytes = Buffer.from(key);
+      assert.equal(plainKeyHash(bytes, 0, bytes.length), -1, JSON.stringify(key));
+    }
+    for (const key of ['plain', 'a/b', '', 'é', '日本']) assert.equal(hashKeyWithout(key, 0x25, 0xfffd), hashKey(key) >>> 0, key);
+    for (const key of ['a%2Fb', 'bad\ufffd']) assert.equal(hashKeyWithout(key, 0x25, 0xfffd), -1, key);
   });
 });

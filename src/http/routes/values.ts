@@ -3,6 +3,7 @@ import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import type { Config } from '../../config.js';
 import type { Command } from '../../domain/commands.js';
 import { DriftError } from '../../domain/errors.js';
+import { hashKeyWithout } from '../../domain/answer-table.js';
 import { etagLength, revisionOf, type Keyspace } from '../../domain/keyspace.js';
 import type { WriteResult, Writer } from '../../writes/writer.js';
 import { replyNow, type Exchange, type ReadHeaders, type Reply } from '../exchange.js';
@@ -21,6 +22,8 @@ import {
 const PREFIX = '/values/';
 /** A header name as bytes: a string argument costs uWS a conversion on every request. */
 const IF_NONE_MATCH = Buffer.from('if-none-match');
+const PERCENT = 0x25;
+const REPLACEMENT = 0xfffd;
 const PAGE_DEFAULT = 100;
 const PAGE_MAX = 1000;
 
@@ -52,9 +55,11 @@ export function getValue(deps: ValuesDeps, _ex: Exchange, req: HttpRequest): Rep
  */
 export function readFromMemory(deps: ValuesDeps, res: HttpResponse, req: HttpRequest, single = false): boolean {
   const raw = single ? req.getParameter(0) : req.getUrl().slice(PREFIX.length);
+  if (raw === undefined) return false;
   // Without '%' decoding changes nothing; a raw U+FFFD stands for an invalid byte (parseKey refuses it).
-  if (raw === undefined || raw.indexOf('%') >= 0 || raw.indexOf('\uFFFD') >= 0) return false;
-  const entry = deps.keyspace.find(raw);
+  const hash = hashKeyWithout(raw, PERCENT, REPLACEMENT);
+  if (hash < 0) return false;
+  const entry = deps.keyspace.find(raw, hash);
   // A stored key passed parseKey when written; only its length limit may have been lowered since.
   if (entry < 0 || (raw.length * 3 > deps.config.maxKeyBytes && Buffer.byteLength(raw) > deps.config.maxKeyBytes)) return false;
   if (req.getHeader(IF_NONE_MATCH) !== '') return false;
