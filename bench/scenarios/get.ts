@@ -1,6 +1,6 @@
 import { Deployment, waitReady } from '../lib/driftkv.js';
 import type { Context, Row, ScenarioResult } from '../lib/context.js';
-import { SERVICE_CPU, startPinned } from '../lib/process.js';
+import { cpuSeconds, SERVICE_CPU, startPinned } from '../lib/process.js';
 import { redisGet, startRedis } from '../lib/redis.js';
 import { median, round } from '../lib/stats.js';
 import { wrk, type WrkResult } from '../lib/wrk.js';
@@ -30,18 +30,28 @@ export async function getScenario(ctx: Context): Promise<ScenarioResult> {
     const detail: Record<string, unknown> = {};
     const medians: Record<number, number> = {};
     for (const mode of modes) {
-      const run = (url: string) =>
-        wrk(url, { script: 'get.lua', connections: CONNECTIONS, seconds: ctx.seconds, env: { BENCH_KEYS: String(KEYS), BENCH_PIPELINE: String(mode.depth) } });
-      await run(instance.url); // warm-up: JIT and the first touch of every page
+      // The server's CPU time per answered request, beside the rate: the cost per request itself,
+      // less moved than the rate by a neighbour taking the core for a while.
+      const cpuPerRequest = new Map<string, number[]>();
+      const run = async (url: string, pid: number) => {
+        const before = cpuSeconds(pid);
+        const result = await wrk(url, { script: 'get.lua', connections: CONNECTIONS, seconds: ctx.seconds, env: { BENCH_KEYS: String(KEYS), BENCH_PIPELINE: String(mode.depth) } });
+        const list = cpuPerRequest.get(url) ?? [];
+        list.push(((cpuSeconds(pid) - before) * 1e9) / Math.max(1, result.requests));
+        cpuPerRequest.set(url, list);
+        return result;
+      };
+      await run(instance.url, instance.pid); // warm-up: JIT and the first touch of every page
+      cpuPerRequest.clear();
       const a: WrkResult[] = [];
       const b: WrkResult[] = [];
       const c: WrkResult[] = [];
       const f: WrkResult[] = [];
       for (let round = 0; round < ctx.rounds; round++) {
-        a.push(await run(instance.url));
-        b.push(await run(bareUrl));
-        c.push(await run(plainUrl));
-        f.push(await run(floorUrl));
+        a.push(await run(instance.url, instance.pid));
+        b.push(await run(bareUrl, bare.pid));
+        c.push(await run(plainUrl, plain.pid));
+        f.push(await run(floorUrl, floor.pid));
         ctx.log(
           `${mode.name}: driftkv ${Math.round(a.at(-1)!.perSecond)}/s, bare ${Math.round(b.at(-1)!.perSecond)}/s, ` +
             `bare with strings ${Math.round(c.at(-1)!.perSecond)}/s, bare with the calls a read needs ${Math.round(f.at(-1)!.perSecond)}/s`,
@@ -52,7 +62,8 @@ export async function getScenario(ctx: Context): Promise<ScenarioResult> {
       const mc = median(c.map((r) => r.perSecond));
       const mf = median(f.map((r) => r.perSecond));
       const errors = a.reduce((n, r) => n + r.errors, 0);
-      const perKey = `, p50 ${round(median(a.map((r) => r.p50Ms)), 2)} ms`;
+      const ns = (url: string) => Math.round(median(cpuPerRequest.get(url) ?? [0]));
+      const perKey = `, p50 ${round(median(a.map((r) => r.p50Ms)), 2)} ms, ${ns(instance.url)} ns of server CPU per request (bare ${ns(bareUrl)}, the calls a read needs ${ns(floorUrl)})`;
       rows.push({
         what: mode.name,
         driftkv: `${Math.round(ma)} req/s${perKey}${errors ? ` (${errors} errors)` : ''}`,
@@ -64,7 +75,7 @@ export async function getScenario(ctx: Context): Promise<ScenarioResult> {
         met: ma / mb >= mode.target && errors === 0,
       });
       medians[mode.depth] = ma;
-      detail[mode.name] = { driftkv: a, bare: b, bareWithStrings: c, bareWithRequiredCalls: f };
+      detail[mode.name] = { driftkv: a, bare: b, bareWithStrings: c, bareWithRequiredCalls: f, cpuNsPerRequest: Object.fromEntries(cpuPerRequest) };
     }
     rows.push(...(await redisComparison(ctx, detail, medians)));
     return { scenario: 'GET', rows, detail };

@@ -30,10 +30,6 @@ export class AnswerTable {
   // The index: per slot, id + 1 (0: empty) then the key's hash; linear probing, deletion by backward shift.
   private slots = new Int32Array(2048 * 2);
   private count = 0;
-  // Snapshot entries not yet in the index (see settle): ids and hashes.
-  private pendingIds = new Int32Array(0);
-  private pendingHashes = new Int32Array(0);
-  private pending = 0;
   // The arena.
   private readonly slabs: (Buffer | undefined)[] = [];
   private readonly buffers: (ArrayBuffer | undefined)[] = [];
@@ -60,7 +56,6 @@ export class AnswerTable {
 
   /** The entry id stored under `key`, or -1. `hash`: hashKey(key), signed or not. */
   find(key: string, hash = hashKey(key)): number {
-    if (this.pending > 0) this.settle();
     const slot = this.slotOf(key, hash | 0);
     return slot < 0 ? -1 : this.slots[slot]! - 1;
   }
@@ -85,7 +80,6 @@ export class AnswerTable {
 
   /** `set` for a key known to be absent (a snapshot's keys are unique): no lookup first. */
   add(key: string, answer: string | Uint8Array, hash = hashKey(key)): number {
-    if (this.pending > 0) this.settle();
     const id = this.freeIds.length > 0 ? this.freeIds.pop()! : this.newId();
     const plain = PLAIN_KEY.test(key);
     this.entries[id * FIELDS + KEY_INFO] = plain ? key.length << 1 : (Buffer.byteLength(JSON.stringify(key)) - 2) << 1 | 1;
@@ -107,49 +101,9 @@ export class AnswerTable {
     this.entries[id * FIELDS + KEY_INFO] = keyLength << 1;
     this.storeBytes(id, bytes, start, end);
     this.count++;
-    this.defer(id, hash);
+    if (this.count * 20 > this.slots.length * 7) this.resize(this.slots.length * 2);
+    this.place(id, hash);
     return id;
-  }
-
-  /**
-   * Puts the entries that addPlain deferred into the index, in slot order. Placed as they come (in
-   * key order, so at random slots), a million keys cost a cache miss each, a fifth of the process's
-   * share of a cold start; sorted by slot first, the index is written in one sweep. Every lookup
-   * settles first, so deferral is never seen.
-   */
-  settle(): void {
-    const n = this.pending;
-    if (n === 0) return;
-    this.pending = 0;
-    let size = this.slots.length;
-    while (this.count * 20 > size * 7) size *= 2;
-    if (size > this.slots.length) this.resize(size);
-    const mask = (this.slots.length >>> 1) - 1;
-    const shift = Math.max(0, 31 - Math.clz32(mask + 1) - 16);
-    const counts = new Uint32Array((mask >>> shift) + 2);
-    const hashes = this.pendingHashes;
-    const ids = this.pendingIds;
-    for (let i = 0; i < n; i++) counts[((hashes[i]! & mask) >>> shift) + 1]!++;
-    for (let b = 1; b < counts.length; b++) counts[b]! += counts[b - 1]!;
-    const order = new Int32Array(n);
-    for (let i = 0; i < n; i++) order[counts[(hashes[i]! & mask) >>> shift]!++] = i;
-    for (let k = 0; k < n; k++) this.place(ids[order[k]!]!, hashes[order[k]!]!);
-    this.pendingIds = new Int32Array(0);
-    this.pendingHashes = new Int32Array(0);
-  }
-
-  private defer(id: number, hash: number): void {
-    if (this.pending === this.pendingIds.length) {
-      const capacity = Math.max(1024, this.pending * 2);
-      const ids = new Int32Array(capacity);
-      ids.set(this.pendingIds);
-      const hashes = new Int32Array(capacity);
-      hashes.set(this.pendingHashes);
-      this.pendingIds = ids;
-      this.pendingHashes = hashes;
-    }
-    this.pendingIds[this.pending] = id;
-    this.pendingHashes[this.pending++] = hash;
   }
 
   /** Sizes the index for `entries` keys at once, instead of doubling (and rehashing) on the way there. */
@@ -158,10 +112,7 @@ export class AnswerTable {
     const entries = Math.min(Math.max(0, wanted) || 0, 1 << 24);
     let size = this.slots.length;
     while (entries * 20 > size * 7) size *= 2;
-    if (size > this.slots.length) {
-      this.settle();
-      this.resize(size);
-    }
+    if (size > this.slots.length) this.resize(size);
     let capacity = this.entries.length;
     while (capacity < entries * FIELDS) capacity *= 2;
     if (capacity > this.entries.length) {
@@ -190,7 +141,6 @@ export class AnswerTable {
   }
 
   delete(key: string): boolean {
-    if (this.pending > 0) this.settle();
     const slot = this.slotOf(key, hashKey(key));
     if (slot < 0) return false;
     const id = this.slots[slot]! - 1;

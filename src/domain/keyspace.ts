@@ -154,7 +154,6 @@ export class Keyspace {
   }
 
   loaded(head: number): void {
-    this.table.settle();
     this.applied = head;
     this.lastLoaded = undefined;
   }

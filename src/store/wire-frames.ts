@@ -17,18 +17,25 @@ export class FrameReader {
   constructor(private readonly onFrame: FrameHandler) {}
 
   push(chunk: Buffer): void {
-    if (this.held === 0) {
-      const used = this.parse(chunk);
-      if (used < chunk.length) this.hold(chunk.subarray(used));
-      return;
+    let at = 0;
+    // A message begun in earlier chunks is completed with just the bytes it lacks, so only it is
+    // copied, not every chunk it borders.
+    while (this.held > 0) {
+      const missing = this.need - this.held;
+      if (chunk.length - at < missing) {
+        this.hold(chunk.subarray(at));
+        return;
+      }
+      this.hold(chunk.subarray(at, at + missing));
+      at += missing;
+      const joined = Buffer.concat(this.parts, this.held);
+      this.parts = [];
+      this.held = 0;
+      const used = this.parse(joined, 0);
+      if (used < joined.length) this.hold(joined.subarray(used));
     }
-    this.hold(chunk);
-    if (this.held < this.need) return;
-    const joined = Buffer.concat(this.parts, this.held);
-    this.parts = [];
-    this.held = 0;
-    const used = this.parse(joined);
-    if (used < joined.length) this.hold(joined.subarray(used));
+    const used = this.parse(chunk, at);
+    if (used < chunk.length) this.hold(chunk.subarray(used));
   }
 
   private hold(bytes: Buffer): void {
@@ -36,9 +43,10 @@ export class FrameReader {
     this.held += bytes.length;
   }
 
-  private parse(bytes: Buffer): number {
+  /** Hands over the whole messages of `bytes` from `at`; returns where the first incomplete one starts. */
+  private parse(bytes: Buffer, from: number): number {
     const length = bytes.length;
-    let at = 0;
+    let at = from;
     for (;;) {
       if (length - at < 5) {
         this.need = 5;
