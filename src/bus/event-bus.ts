@@ -9,8 +9,9 @@ export interface EventBus {
   /** Resolves once the broker has confirmed the message. */
   publish(message: BusMessage): Promise<void>;
   /**
-   * Binds this instance's queue and starts delivering to `handler`. Resolves once bound, so that
-   * a snapshot taken afterwards misses nothing (DESIGN §4 rule 5). `onResubscribed` runs after every
+   * Binds this instance's queue and starts delivering to `handler`. Resolves once bound: from then
+   * on nothing committed is missed, and what came before is in the snapshot or the change log
+   * (DESIGN §4 rule 5; the replicator reads the snapshot meanwhile). `onResubscribed` runs after every
    * reconnect: events published while disconnected are lost and must be read from the change log.
    */
   subscribe(handler: (message: BusMessage) => void, onResubscribed: () => void): Promise<void>;
