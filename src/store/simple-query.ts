@@ -78,6 +78,8 @@ export function simpleQuery(target: Target, text: string, handler: QueryHandler)
     const timer = setTimeout(() => fail(new Error(`no answer from ${target.path ?? `${target.host}:${target.port}`} within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
     const auth = authenticator(target, (message) => socket.write(message));
     const frames = new FrameReader((type, bytes, start, end) => {
+      // An ErrorResponse is followed by ReadyForQuery, often in the same chunk: once failed, nothing more counts.
+      if (failure) return;
       try {
         switch (type) {
           case 0x64: // CopyData

@@ -92,6 +92,21 @@ test('PostgreSQL: a failing snapshot query rejects with the server\'s code, not 
   await assert.rejects(simpleQuery({ ...target, database: 'no_such_database_here' }, 'select 1', { dataRow: () => {}, copyData: () => {} }), /no_such_database_here/);
 });
 
+test('PostgreSQL: a store written before answers were stored gets them on migration, as the process builds them', async () => {
+  const cluster = new Cluster();
+  const store = new PostgresStore({ url: DATABASE_URL, schema: cluster.name, maxConnections: 1 });
+  after(async () => {
+    await store.close();
+    await cluster.destroy();
+  });
+  await store.migrate();
+  // Back to the first version of the schema, with its data written then.
+  await cluster.sql.unsafe('alter table kv_values drop column answer; drop function kv_answer(text, text, bigint); delete from kv_migrations where version = 2');
+  await fill(cluster.sql);
+  await store.migrate();
+  assertSameAsProcess(await snapshotOf(store));
+});
+
 test('PGlite: snapshot answers are byte for byte those the process builds, in key byte order', async () => {
   const db = await startEmbeddedDatabase(tempDataDir());
   try {
