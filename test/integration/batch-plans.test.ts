@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { commitBatch } from '../../src/consumer/commit-batch.js';
 import type { Command } from '../../src/domain/commands.js';
-import { PostgresStore } from '../../src/store/postgres-store.js';
-import { Cluster, DATABASE_URL } from './cluster.js';
+import { migratedStore, type Cluster } from './cluster.js';
 
 const ROWS = 100_000;
 
@@ -24,13 +23,7 @@ function puts(n: number, tag: string): Command[] {
  * PUT benchmark the consumer's backend spent 60% of a core on it and writes ran at a third of the rate.
  */
 test('batch reads use the indexes once the tables have grown, after being planned while they were small', async () => {
-  const cluster = new Cluster();
-  const store = new PostgresStore({ url: DATABASE_URL, schema: cluster.name, maxConnections: 1 });
-  after(async () => {
-    await store.close();
-    await cluster.destroy();
-  });
-  await store.migrate();
+  const { cluster, store } = await migratedStore();
   const bulk = (from: number, to: number) => [
     cluster.sql`insert into kv_values (key, value, revision) select 'bulk:' || i, 'v', i from generate_series(${from}::int, ${to}::int) i`,
     cluster.sql`insert into kv_outcomes (command_id, key, status, revision) select 'bulk-' || i, 'bulk:' || i, 'applied', i from generate_series(${from}::int, ${to}::int) i`,

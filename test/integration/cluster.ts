@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import amqplib from 'amqplib';
 import postgres, { type Sql } from 'postgres';
+import { after } from 'node:test';
+import { PostgresStore, type PostgresStoreOptions } from '../../src/store/postgres-store.js';
 import { call } from '../support/http.js';
 import { startInstance, type Instance } from '../support/instance.js';
 
@@ -10,6 +12,18 @@ const run = promisify(execFile);
 
 export const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 export const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** A store on a schema of its own, migrated; the store is closed and the schema dropped after the test file. */
+export async function migratedStore(options: Partial<PostgresStoreOptions> = {}): Promise<{ cluster: Cluster; store: PostgresStore }> {
+  const cluster = new Cluster();
+  const store = new PostgresStore({ url: DATABASE_URL, schema: cluster.name, maxConnections: 1, ...options });
+  after(async () => {
+    await store.close();
+    await cluster.destroy();
+  });
+  await store.migrate();
+  return { cluster, store };
+}
 
 export interface Entry {
   readonly value: string;

@@ -8,7 +8,7 @@ import { startEmbeddedDatabase } from '../../src/store/pglite-server.js';
 import { PostgresStore } from '../../src/store/postgres-store.js';
 import { ServerError, simpleQuery, targetOf } from '../../src/store/simple-query.js';
 import { tempDataDir } from '../support/instance.js';
-import { Cluster, DATABASE_URL } from './cluster.js';
+import { DATABASE_URL, migratedStore } from './cluster.js';
 
 /**
  * A snapshot's answers are built by the server (to_json), every later one by the process
@@ -51,27 +51,15 @@ function assertSameAsProcess(loaded: { head: number; answers: Map<string, Answer
 }
 
 test('PostgreSQL: snapshot answers are byte for byte those the process builds, in key byte order', async () => {
-  const cluster = new Cluster(); // a schema of its own, dropped after
-  const store = new PostgresStore({ url: DATABASE_URL, schema: cluster.name, maxConnections: 1 });
-  after(async () => {
-    await store.close();
-    await cluster.destroy();
-  });
-  await store.migrate();
+  const { cluster, store } = await migratedStore();
   await fill(cluster.sql);
   assertSameAsProcess(await snapshotOf(store));
 });
 
 test('PostgreSQL: a snapshot through the driver (as over TLS) is the one read over the wire', async () => {
-  const cluster = new Cluster();
-  const wire = new PostgresStore({ url: DATABASE_URL, schema: cluster.name, maxConnections: 1 });
+  const { cluster, store: wire } = await migratedStore();
   const driver = new PostgresStore({ url: DATABASE_URL, schema: cluster.name, maxConnections: 1, wireSnapshot: false });
-  after(async () => {
-    await wire.close();
-    await driver.close();
-    await cluster.destroy();
-  });
-  await wire.migrate();
+  after(() => driver.close());
   await fill(cluster.sql);
   // Enough rows for many socket chunks, and a value of several megabytes across hundreds of them.
   await cluster.sql`insert into kv_values (key, value, revision) select 'bulk:' || lpad(i::text, 6, '0'), repeat('v', i % 300), 100 + i from generate_series(1, 20000) i`;
@@ -93,13 +81,7 @@ test('PostgreSQL: a failing snapshot query rejects with the server\'s code, not 
 });
 
 test('PostgreSQL: a store written before answers were stored gets them on migration, as the process builds them', async () => {
-  const cluster = new Cluster();
-  const store = new PostgresStore({ url: DATABASE_URL, schema: cluster.name, maxConnections: 1 });
-  after(async () => {
-    await store.close();
-    await cluster.destroy();
-  });
-  await store.migrate();
+  const { cluster, store } = await migratedStore();
   // Back to the first version of the schema, with its data written then.
   await cluster.sql.unsafe('alter table kv_values drop column answer; drop function kv_answer(text, text, bigint); delete from kv_migrations where version = 2');
   await fill(cluster.sql);

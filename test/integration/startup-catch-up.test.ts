@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { MemoryEventBus } from '../../src/bus/memory/memory-event-bus.js';
 import type { BusMessage } from '../../src/bus/event-bus.js';
 import { loadConfig } from '../../src/config.js';
@@ -11,7 +11,7 @@ import { createMetrics } from '../../src/metrics.js';
 import { Replicator } from '../../src/replication/replicator.js';
 import { PostgresStore } from '../../src/store/postgres-store.js';
 import type { SnapshotSink } from '../../src/store/store.js';
-import { Cluster, DATABASE_URL } from './cluster.js';
+import { DATABASE_URL, migratedStore } from './cluster.js';
 
 /**
  * The event queue is bound while the snapshot is read (DESIGN §4 rule 5, overlapped): a change
@@ -19,13 +19,7 @@ import { Cluster, DATABASE_URL } from './cluster.js';
  * change log at start, not from the periodic head check (set here to an hour).
  */
 test('a change committed between the snapshot and the binding is applied at start, with no event and no periodic check', async () => {
-  const cluster = new Cluster();
-  const store = new PostgresStore({ url: DATABASE_URL, schema: cluster.name, maxConnections: 2 });
-  after(async () => {
-    await store.close();
-    await cluster.destroy();
-  });
-  await store.migrate();
+  const { cluster, store } = await migratedStore({ maxConnections: 2 });
   const put = (key: string, value: string) => commitBatch(store, [{ type: 'PutValue', commandId: `c-${key}`, key, value }], new Date());
   await put('before', 'in the snapshot');
 
