@@ -13,10 +13,8 @@ import { FrameReader } from './wire-frames.js';
  */
 
 export interface Target {
-  readonly host?: string;
-  readonly port?: number;
-  /** A Unix socket (embedded mode serves PGlite on one). */
-  readonly path?: string;
+  readonly host: string;
+  readonly port: number;
   readonly user: string;
   readonly password?: string;
   readonly database: string;
@@ -36,9 +34,6 @@ export class ServerError extends Error {
     super(message);
   }
 }
-
-/** The server wants what this client does not do (TLS, Kerberos…): use the driver instead. */
-export class UnsupportedServer extends Error {}
 
 const CONNECT_TIMEOUT_MS = 10_000;
 const PROTOCOL_3 = 196608;
@@ -67,7 +62,7 @@ export function targetOf(url: string): Target | undefined {
 /** Runs `text` (one or more statements) once; resolves after the server's ReadyForQuery, rejects on its first error. */
 export function simpleQuery(target: Target, text: string, handler: QueryHandler): Promise<void> {
   return new Promise((resolve, reject) => {
-    const socket = target.path ? connect(target.path) : connect(target.port ?? 5432, target.host ?? 'localhost');
+    const socket = connect(target.port, target.host);
     socket.setNoDelay(true);
     let failure: Error | undefined;
     let queried = false;
@@ -75,7 +70,7 @@ export function simpleQuery(target: Target, text: string, handler: QueryHandler)
       failure ??= error;
       socket.destroy();
     };
-    const timer = setTimeout(() => fail(new Error(`no answer from ${target.path ?? `${target.host}:${target.port}`} within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+    const timer = setTimeout(() => fail(new Error(`no answer from ${target.host}:${target.port} within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
     const auth = authenticator(target, (message) => socket.write(message));
     const frames = new FrameReader((type, bytes, start, end) => {
       // An ErrorResponse is followed by ReadyForQuery, often in the same chunk: once failed, nothing more counts.
@@ -167,7 +162,7 @@ function authenticator(target: Target, send: (message: Buffer) => void) {
         return;
       }
       case 10: {
-        if (!data.toString('latin1').split('\0').includes('SCRAM-SHA-256')) throw new UnsupportedServer('no SASL mechanism this client knows');
+        if (!data.toString('latin1').split('\0').includes('SCRAM-SHA-256')) throw new Error('the server offers no SASL mechanism this client knows');
         scram = new ScramClient(password());
         const first = Buffer.from(scram.first());
         const length = Buffer.alloc(4);
@@ -182,7 +177,7 @@ function authenticator(target: Target, send: (message: Buffer) => void) {
         scram!.verify(data.toString('utf8'));
         return;
       default:
-        throw new UnsupportedServer(`authentication method ${code} is not supported here`);
+        throw new Error(`authentication method ${code} is not supported by the snapshot connection`);
     }
   };
 }
