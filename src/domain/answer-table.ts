@@ -11,6 +11,8 @@
  */
 
 const SLAB_BYTES = 4 * 1024 * 1024;
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
 const KEY_FIELD_BYTES = '{"key":"'.length;
 /** A key of visible ASCII with no `"` or `\`: its JSON form is itself, one byte per character. */
 const PLAIN_KEY = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
@@ -80,14 +82,9 @@ export class AnswerTable {
 
   /** `set` for a key known to be absent (a snapshot's keys are unique): no lookup first. */
   add(key: string, answer: string | Uint8Array, hash = hashKey(key)): number {
-    const id = this.freeIds.length > 0 ? this.freeIds.pop()! : this.newId();
-    const plain = PLAIN_KEY.test(key);
-    this.entries[id * FIELDS + KEY_INFO] = plain ? key.length << 1 : (Buffer.byteLength(JSON.stringify(key)) - 2) << 1 | 1;
+    const id = this.claim(PLAIN_KEY.test(key) ? key.length << 1 : ((Buffer.byteLength(JSON.stringify(key)) - 2) << 1) | 1);
     this.store(id, answer);
-    this.count++;
-    // Slots are pairs: a load of 0.7.
-    if (this.count * 20 > this.slots.length * 7) this.resize(this.slots.length * 2);
-    this.place(id, hash);
+    this.admit(id, hash);
     return id;
   }
 
@@ -97,12 +94,9 @@ export class AnswerTable {
    * string is made for the key.
    */
   addPlain(hash: number, keyLength: number, bytes: Uint8Array, start: number, end: number): number {
-    const id = this.freeIds.length > 0 ? this.freeIds.pop()! : this.newId();
-    this.entries[id * FIELDS + KEY_INFO] = keyLength << 1;
+    const id = this.claim(keyLength << 1);
     this.storeBytes(id, bytes, start, end);
-    this.count++;
-    if (this.count * 20 > this.slots.length * 7) this.resize(this.slots.length * 2);
-    this.place(id, hash);
+    this.admit(id, hash);
     return id;
   }
 
@@ -111,15 +105,11 @@ export class AnswerTable {
     // A hint from a planner's estimate: never more than 16M keys' worth at once.
     const entries = Math.min(Math.max(0, wanted) || 0, 1 << 24);
     let size = this.slots.length;
-    while (entries * 20 > size * 7) size *= 2;
+    while (tooFull(entries, size)) size *= 2;
     if (size > this.slots.length) this.resize(size);
     let capacity = this.entries.length;
     while (capacity < entries * FIELDS) capacity *= 2;
-    if (capacity > this.entries.length) {
-      const grown = new Uint32Array(capacity);
-      grown.set(this.entries);
-      this.entries = grown;
-    }
+    if (capacity > this.entries.length) this.growEntries(capacity);
   }
 
   /**
@@ -216,13 +206,28 @@ export class AnswerTable {
     return true;
   }
 
-  private newId(): number {
-    if (this.ids * FIELDS === this.entries.length) {
-      const entries = new Uint32Array(this.entries.length * 2);
-      entries.set(this.entries);
-      this.entries = entries;
+  /** A free entry id, its key's KEY_INFO recorded. */
+  private claim(keyInfo: number): number {
+    let id = this.freeIds.pop();
+    if (id === undefined) {
+      if (this.ids * FIELDS === this.entries.length) this.growEntries(this.entries.length * 2);
+      id = this.ids++;
     }
-    return this.ids++;
+    this.entries[id * FIELDS + KEY_INFO] = keyInfo;
+    return id;
+  }
+
+  /** Counts a new entry and puts it in the index, growing the index first when it is too full. */
+  private admit(id: number, hash: number): void {
+    this.count++;
+    if (tooFull(this.count, this.slots.length)) this.resize(this.slots.length * 2);
+    this.place(id, hash);
+  }
+
+  private growEntries(capacity: number): void {
+    const entries = new Uint32Array(capacity);
+    entries.set(this.entries);
+    this.entries = entries;
   }
 
   private place(id: number, hash: number): void {
@@ -375,11 +380,11 @@ export class AnswerTable {
  * Unsigned (hashKey(key) >>> 0), so that -1 can say "not plain".
  */
 export function plainKeyHash(bytes: Uint8Array, start: number, end: number): number {
-  let hash = 0x811c9dc5;
+  let hash = FNV_OFFSET;
   for (let i = start; i < end; i++) {
     const c = bytes[i]!;
     if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return -1;
-    hash = Math.imul(hash ^ c, 0x01000193);
+    hash = Math.imul(hash ^ c, FNV_PRIME);
   }
   return hash >>> 0;
 }
@@ -389,19 +394,24 @@ export function plainKeyHash(bytes: Uint8Array, start: number, end: number): num
  * read path: `%`, a path that needs decoding, and U+FFFD, an invalid byte): -1 when one is there.
  */
 export function hashKeyWithout(key: string, a: number, b: number): number {
-  let hash = 0x811c9dc5;
+  let hash = FNV_OFFSET;
   for (let i = 0; i < key.length; i++) {
     const c = key.charCodeAt(i);
     if (c === a || c === b) return -1;
-    hash = Math.imul(hash ^ c, 0x01000193);
+    hash = Math.imul(hash ^ c, FNV_PRIME);
   }
   return hash >>> 0;
 }
 
 /** FNV-1a over the UTF-16 code units: both sides of a comparison have the key as a string. */
 export function hashKey(key: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
+  let hash = FNV_OFFSET;
+  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), FNV_PRIME);
   return hash;
+}
+
+/** Slots are pairs of words: more entries than 0.7 of the slots makes probes long. */
+function tooFull(entries: number, slotWords: number): boolean {
+  return entries * 20 > slotWords * 7;
 }
 
