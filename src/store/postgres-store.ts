@@ -73,7 +73,7 @@ export class PostgresStore implements Store {
           started = true;
           sink.expect(entries);
         },
-        entry: (bytes, keyStart, keyEnd, answerStart, answerEnd) => sink.entry(bytes, keyStart, keyEnd, answerStart, answerEnd),
+        entry: sink.entry.bind(sink),
       };
       try {
         return await loadOverWire(target, this.options.schema, watched);
@@ -95,7 +95,7 @@ export class PostgresStore implements Store {
       await tx`set local enable_sort = off`;
       const [estimate] = await tx.unsafe<{ rows: string }[]>(ESTIMATE);
       sink.expect(Number(estimate?.rows ?? 0));
-      const reader = new TwoColumnCopyReader((bytes, keyStart, keyEnd, answerStart, answerEnd) => sink.entry(bytes, keyStart, keyEnd, answerStart, answerEnd));
+      const reader = rowsInto(sink);
       const stream = await tx.unsafe(SNAPSHOT_COPY).readable();
       // Flowing mode, every chunk handled before the next: never paused, so never the driver's
       // stall of a paused COPY stream at its end (porsager/postgres#917).
@@ -162,10 +162,15 @@ const SNAPSHOT_COPY = 'copy (select key, answer from kv_values order by key) to 
 /** The planner's row count: sizes the keyspace's table once (a hint; -1 before the first analyze). */
 const ESTIMATE = "select greatest(reltuples, 0)::bigint::text as rows from pg_class where oid = 'kv_values'::regclass";
 
+/** A reader of the snapshot's COPY rows (key, answer), each handed to `sink` as it is parsed. */
+function rowsInto(sink: SnapshotSink): TwoColumnCopyReader {
+  return new TwoColumnCopyReader(sink.entry.bind(sink));
+}
+
 /** One consistent snapshot (REPEATABLE READ): its head revision, the row estimate, then the rows. */
 async function loadOverWire(target: Target, schema: string, sink: SnapshotSink): Promise<number> {
   const texts: string[] = [];
-  const reader = new TwoColumnCopyReader((bytes, keyStart, keyEnd, answerStart, answerEnd) => sink.entry(bytes, keyStart, keyEnd, answerStart, answerEnd));
+  const reader = rowsInto(sink);
   await simpleQuery(
     target,
     [
