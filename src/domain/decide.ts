@@ -6,12 +6,12 @@ export interface StoredEntry {
   readonly revision: number;
 }
 
-/** Everything the consumer read inside its transaction, before deciding a batch. */
+/** Everything the consumer read, in one snapshot, before deciding a batch. */
 export interface BatchInput {
   readonly commands: readonly Command[];
   readonly head: number;
-  /** Keys the batch touches, as stored before it; a missing key is absent. */
-  readonly current: ReadonlyMap<string, StoredEntry>;
+  /** The stored revision of each key the batch touches, before it; a missing key is absent. */
+  readonly current: ReadonlyMap<string, number>;
   /** Outcomes of command ids processed before (redeliveries, retried Idempotency-Keys). */
   readonly known: ReadonlyMap<string, Outcome>;
   readonly at: string;
@@ -29,7 +29,7 @@ export interface BatchDecision {
 }
 
 /**
- * Decides a batch of commands in order against the state read in the same transaction.
+ * Decides a batch of commands in order against the state read for it.
  * Pure: the revision sequence, compare-and-set and idempotency rules live here and nowhere else.
  */
 export function decideBatch(input: BatchInput): BatchDecision {
@@ -43,8 +43,8 @@ export function decideBatch(input: BatchInput): BatchDecision {
       decision.outcomes.push(replay);
       continue;
     }
-    const entry = state.has(command.key) ? state.get(command.key) ?? undefined : input.current.get(command.key);
-    const outcome = decideOne(command, entry, head + 1, input.at, decision.changes);
+    const stored = state.has(command.key) ? state.get(command.key)?.revision : input.current.get(command.key);
+    const outcome = decideOne(command, stored, head + 1, input.at, decision.changes);
     if (outcome.status === 'applied') {
       head = outcome.revision;
       state.set(command.key, command.type === 'PutValue' ? { value: command.value, revision: head } : null);
@@ -56,17 +56,18 @@ export function decideBatch(input: BatchInput): BatchDecision {
   return { ...decision, head };
 }
 
-function decideOne(command: Command, entry: StoredEntry | undefined, revision: number, at: string, changes: Change[]): Outcome {
+/** `stored`: the key's revision before this command, undefined when it has no value. */
+function decideOne(command: Command, stored: number | undefined, revision: number, at: string, changes: Change[]): Outcome {
   const { commandId, key } = command;
-  if (command.precondition && !holds(command.precondition, entry)) {
-    return { commandId, key, status: 'precondition_failed', current: entry ? entry.revision : null };
+  if (command.precondition && !holds(command.precondition, stored)) {
+    return { commandId, key, status: 'precondition_failed', current: stored ?? null };
   }
   switch (command.type) {
     case 'PutValue':
       changes.push({ type: 'value.put', key, value: command.value, revision, commandId, at });
       return { commandId, key, status: 'applied', revision };
     case 'DeleteValue':
-      if (!entry) return { commandId, key, status: 'not_found' };
+      if (stored === undefined) return { commandId, key, status: 'not_found' };
       changes.push({ type: 'value.deleted', key, revision, commandId, at });
       return { commandId, key, status: 'applied', revision };
     default: {
@@ -76,14 +77,14 @@ function decideOne(command: Command, entry: StoredEntry | undefined, revision: n
   }
 }
 
-export function holds(precondition: Precondition, entry: StoredEntry | undefined): boolean {
+export function holds(precondition: Precondition, stored: number | undefined): boolean {
   switch (precondition.kind) {
     case 'revision':
-      return entry !== undefined && entry.revision === precondition.revision;
+      return stored === precondition.revision;
     case 'exists':
-      return entry !== undefined;
+      return stored !== undefined;
     case 'absent':
-      return entry === undefined;
+      return stored === undefined;
     default: {
       const unreachable: never = precondition;
       throw new Error(`unknown precondition ${JSON.stringify(unreachable)}`);

@@ -41,6 +41,10 @@ const MIGRATIONS: readonly string[] = [
      language sql immutable parallel safe
      as $$ select '"' || revision || '"{"key":' || to_json(key)::text || ',"value":' || to_json(value)::text || '}' $$;
    alter table kv_values add column answer text generated always as (kv_answer(key, value, revision)) stored;`,
+  // Counts committed batches, those that changed nothing as well: a batch is written only if this
+  // still holds what it was decided against (the revision alone stays put when a batch only
+  // records failed preconditions, so it cannot tell that another consumer wrote meanwhile).
+  `alter table kv_head add column writes bigint not null default 0;`,
 ];
 
 /** Applies what is missing, under a transaction-scoped advisory lock so concurrent starts do not race. */

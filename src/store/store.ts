@@ -1,13 +1,15 @@
-import type { BatchDecision, StoredEntry } from '../domain/decide.js';
+import type { BatchDecision } from '../domain/decide.js';
 import type { Change, Outcome } from '../domain/events.js';
 
-/** What the consumer may do inside the one transaction that commits a batch. */
-export interface BatchTransaction {
-  /** Locks the head row (serializing writers, so revisions never fork) and returns the head revision. */
-  lockHead(): Promise<number>;
-  outcomes(commandIds: readonly string[]): Promise<Map<string, Outcome>>;
-  entries(keys: readonly string[]): Promise<Map<string, StoredEntry>>;
-  write(decision: BatchDecision): Promise<void>;
+/** What a batch is decided against, read in one snapshot. */
+export interface BatchState {
+  readonly head: number;
+  /** How many batches were written before this read: writeBatch's check that none was since. */
+  readonly writes: number;
+  /** The stored revision of each of the keys asked for that has a value. */
+  readonly current: Map<string, number>;
+  /** Stored outcomes of the command ids asked for (processed before). */
+  readonly known: Map<string, Outcome>;
 }
 
 /** Where a snapshot goes (the keyspace being loaded). */
@@ -23,7 +25,14 @@ export interface SnapshotSink {
 
 export interface Store {
   migrate(): Promise<void>;
-  transaction<T>(work: (tx: BatchTransaction) => Promise<T>): Promise<T>;
+  /** One consistent read of what a batch of these commands and keys needs to be decided. */
+  readBatch(commandIds: readonly string[], keys: readonly string[]): Promise<BatchState>;
+  /**
+   * Commits a decision made against `read`, atomically, only if no batch was written since:
+   * false when another writer came in between (nothing is written; read and decide again).
+   * The check takes the head row's lock, so writers are serialized and revisions never fork.
+   */
+  writeBatch(decision: BatchDecision, read: BatchState): Promise<boolean>;
   /**
    * Streams every entry of one consistent snapshot into `sink`, in key byte order, and returns the
    * head revision it was taken at.

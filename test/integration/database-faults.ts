@@ -19,8 +19,9 @@ export async function backendsOf(cluster: Cluster, instance: Instance): Promise<
 }
 
 /**
- * Holds the head row lock from the test, so that the consumer's next batch waits inside its
- * transaction; `blocked` lists the backends waiting on it (necessarily this cluster's).
+ * Holds the head row lock from the test, so that the consumer's next batch write waits for it
+ * inside its statement; `blocked` lists the backends waiting on it, directly or queued behind another
+ * waiter (necessarily this cluster's).
  */
 export async function holdHeadLock(cluster: Cluster) {
   const connection = await cluster.sql.reserve();
@@ -30,8 +31,18 @@ export async function holdHeadLock(cluster: Cluster) {
   const pid = row!.pid;
   return {
     async blocked(): Promise<number[]> {
-      const rows = await cluster.sql<{ pid: number }[]>`select pid from pg_stat_activity where ${pid} = any(pg_blocking_pids(pid))`;
-      return rows.map((r) => r.pid);
+      const rows = await cluster.sql<{ pid: number; blockers: number[] }[]>`
+        select pid, pg_blocking_pids(pid) as blockers from pg_stat_activity where cardinality(pg_blocking_pids(pid)) > 0`;
+      const waiting = new Set<number>();
+      for (let grew = true; grew; ) {
+        grew = false;
+        for (const r of rows) {
+          if (waiting.has(r.pid) || !r.blockers.some((b) => b === pid || waiting.has(b))) continue;
+          waiting.add(r.pid);
+          grew = true;
+        }
+      }
+      return [...waiting];
     },
     async release(): Promise<void> {
       await connection`commit`;

@@ -32,7 +32,7 @@ test('a command redelivered after its commit (consumer killed before the ack) is
   const commandId = 'redelivered-after-commit';
   const answer = call(`${other.url}/values/redelivered`, { method: 'PUT', body: 'original', headers: { 'Idempotency-Key': commandId } });
   try {
-    await waitFor('the consumer to wait inside its transaction', () => lock.blocked(), (pids) => pids.length > 0, 30_000);
+    await waitFor('the consumer\'s write to wait for the head lock', () => lock.blocked(), (pids) => pids.length > 0, 30_000);
     // From here the consumer can commit but neither announce the batch nor acknowledge it.
     proxy.freeze();
   } finally {

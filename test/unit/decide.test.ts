@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Command, Precondition } from '../../src/domain/commands.js';
-import { decideBatch, type BatchInput, type StoredEntry } from '../../src/domain/decide.js';
+import { decideBatch, type BatchInput } from '../../src/domain/decide.js';
 import type { Outcome } from '../../src/domain/events.js';
 
 const at = '2026-01-01T00:00:00.000Z';
@@ -31,7 +31,7 @@ describe('decideBatch', () => {
   });
 
   test('compare-and-set: a matching revision applies, another fails with the current one and consumes nothing', () => {
-    const current = new Map<string, StoredEntry>([['k', { value: 'old', revision: 5 }]]);
+    const current = new Map([['k', 5]]);
     const ok = decide([put('c1', 'k', 'new', { kind: 'revision', revision: 5 })], { head: 9, current });
     assert.deepEqual(ok.outcomes, [{ commandId: 'c1', key: 'k', status: 'applied', revision: 10 }]);
     const stale = decide([put('c1', 'k', 'new', { kind: 'revision', revision: 4 })], { head: 9, current });
@@ -43,7 +43,7 @@ describe('decideBatch', () => {
   });
 
   test('create-only (If-None-Match: *) and must-exist (If-Match: *)', () => {
-    const current = new Map<string, StoredEntry>([['there', { value: 'v', revision: 3 }]]);
+    const current = new Map([['there', 3]]);
     const d = decide(
       [put('c1', 'there', 'x', { kind: 'absent' }), put('c2', 'fresh', 'x', { kind: 'absent' }), put('c3', 'there', 'y', { kind: 'exists' }), put('c4', 'ghost', 'y', { kind: 'exists' })],
       { head: 3, current },
@@ -66,7 +66,7 @@ describe('decideBatch', () => {
 
   test('a redelivered command replays its stored outcome and never consumes a revision', () => {
     const stored: Outcome = { commandId: 'c1', key: 'k', status: 'applied', revision: 3 };
-    const current = new Map<string, StoredEntry>([['k', { value: 'later', revision: 8 }]]);
+    const current = new Map([['k', 8]]);
     const d = decide([put('c1', 'k', 'first'), put('c2', 'k', 'second')], { head: 8, current, known: new Map([['c1', stored]]) });
     assert.deepEqual(d.outcomes[0], stored);
     assert.deepEqual(d.outcomes[1], { commandId: 'c2', key: 'k', status: 'applied', revision: 9 });

@@ -1,0 +1,124 @@
+import type { Sql } from 'postgres';
+import type { BatchDecision } from '../domain/decide.js';
+import type { Outcome } from '../domain/events.js';
+import type { BatchState } from './store.js';
+
+/** One snapshot: the head (revision and write count), the batch's keys' revisions, its command ids' outcomes. */
+export async function readBatch(sql: Sql, commandIds: readonly string[], keys: readonly string[]): Promise<BatchState> {
+  const rows = await sql<BatchRow[]>`
+    select 0 as kind, writes::text as id, revision, null::text as key, null::text as status, null::bigint as current_revision
+      from kv_head where id = 1
+    union all
+    select 1, key::text, revision, null, null, null from kv_values where key = any(${sql.array(keys as string[])}::text[])
+    union all
+    select 2, command_id, revision, key, status, current_revision from kv_outcomes
+      where command_id = any(${sql.array(commandIds as string[])}::text[])`;
+  let head: BatchRow | undefined;
+  const current = new Map<string, number>();
+  const known = new Map<string, Outcome>();
+  for (const row of rows) {
+    if (row.kind === 0) head = row;
+    else if (row.kind === 1) current.set(row.id, Number(row.revision));
+    else known.set(row.id, toOutcome({ command_id: row.id, key: row.key!, status: row.status!, revision: row.revision, current_revision: row.current_revision }));
+  }
+  if (!head) throw new Error('kv_head has no row: the schema was not migrated');
+  return { head: Number(head.revision), writes: Number(head.id), current, known };
+}
+
+/**
+ * One statement, so one implicit transaction: the head row is updated only if its write count
+ * is still the one the batch was decided against (taking its lock: a concurrent writer waits,
+ * then sees the count moved), and every other write happens only if that update did. A consumer frozen
+ * between its read and this write holds no lock, and when it wakes its write changes nothing.
+ */
+export async function writeBatch(sql: Sql, decision: BatchDecision, read: BatchState): Promise<boolean> {
+  const w = writeArrays(decision);
+  const [row] = await sql<{ won: number }[]>`
+    with head as (
+      update kv_head set revision = ${decision.head}, writes = writes + 1 where id = 1 and writes = ${read.writes} returning 1
+    ), put as (
+      insert into kv_values (key, value, revision)
+      select * from unnest(${sql.array(w.putKeys)}::text[], ${sql.array(w.putValues)}::text[], ${sql.array(w.putRevisions)}::bigint[])
+      where exists (select from head)
+      on conflict (key) do update set value = excluded.value, revision = excluded.revision
+    ), deleted as (
+      delete from kv_values where key = any(${sql.array(w.deleted)}::text[]) and exists (select from head)
+    ), logged as (
+      insert into kv_changes (revision, key, value, command_id, at)
+      select * from unnest(${sql.array(w.changeRevisions)}::bigint[], ${sql.array(w.changeKeys)}::text[],
+        ${sql.array(w.changeValues as string[])}::text[], ${sql.array(w.changeCommandIds)}::text[], ${sql.array(w.changeAt)}::timestamptz[])
+      where exists (select from head)
+    ), decided as (
+      insert into kv_outcomes (command_id, key, status, revision, current_revision)
+      select * from unnest(${sql.array(w.outcomeIds)}::text[], ${sql.array(w.outcomeKeys)}::text[], ${sql.array(w.outcomeStatus)}::text[],
+        ${sql.array(w.outcomeRevisions as number[])}::bigint[], ${sql.array(w.outcomeCurrent as number[])}::bigint[])
+      where exists (select from head)
+      on conflict (command_id) do nothing
+    )
+    select count(*)::int as won from head`;
+  return row!.won === 1;
+}
+
+export async function outcomeOf(sql: Sql, commandId: string): Promise<Outcome | undefined> {
+  const [row] = await sql<OutcomeRow[]>`
+    select command_id, key, status, revision, current_revision from kv_outcomes where command_id = ${commandId}`;
+  return row && toOutcome(row);
+}
+
+interface OutcomeRow {
+  command_id: string;
+  key: string;
+  status: string;
+  revision: string | null;
+  current_revision: string | null;
+}
+
+/** readBatch's rows: 0 the head (id: its write count), 1 a stored key (id) and its revision, 2 a stored outcome (id: its command id). */
+interface BatchRow {
+  kind: number;
+  id: string;
+  revision: string | null;
+  key: string | null;
+  status: string | null;
+  current_revision: string | null;
+}
+
+/** A decision as the columns of writeBatch's set-based statements (unnest of arrays, not a parameter per cell). */
+function writeArrays(decision: BatchDecision) {
+  const w = {
+    putKeys: [] as string[],
+    putValues: [] as string[],
+    putRevisions: [] as number[],
+    deleted: [] as string[],
+    changeRevisions: decision.changes.map((c) => c.revision),
+    changeKeys: decision.changes.map((c) => c.key),
+    changeValues: decision.changes.map((c) => (c.type === 'value.put' ? c.value : null)),
+    changeCommandIds: decision.changes.map((c) => c.commandId),
+    changeAt: decision.changes.map((c) => c.at),
+    outcomeIds: decision.decided.map((o) => o.commandId),
+    outcomeKeys: decision.decided.map((o) => o.key),
+    outcomeStatus: decision.decided.map((o) => o.status),
+    outcomeRevisions: decision.decided.map((o) => (o.status === 'applied' ? o.revision : null)),
+    outcomeCurrent: decision.decided.map((o) => (o.status === 'precondition_failed' ? o.current : null)),
+  };
+  for (const [key, entry] of decision.finalState) {
+    if (entry) {
+      w.putKeys.push(key);
+      w.putValues.push(entry.value);
+      w.putRevisions.push(entry.revision);
+    } else w.deleted.push(key);
+  }
+  return w;
+}
+
+function toOutcome(r: OutcomeRow): Outcome {
+  const base = { commandId: r.command_id, key: r.key };
+  switch (r.status) {
+    case 'applied':
+      return { ...base, status: 'applied', revision: Number(r.revision) };
+    case 'not_found':
+      return { ...base, status: 'not_found' };
+    default:
+      return { ...base, status: 'precondition_failed', current: r.current_revision === null ? null : Number(r.current_revision) };
+  }
+}
