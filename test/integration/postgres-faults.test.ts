@@ -65,6 +65,7 @@ test('backends terminated again and again during a write burst: both processes s
   }
   t.diagnostic(`backends terminated: ${terminated}; answers: ${JSON.stringify(results.reduce<Record<number, number>>((m, r) => ({ ...m, [r.status]: (m[r.status] ?? 0) + 1 }), {}))}`);
   assert.ok(terminated > 5);
+  for (const i of [a, b]) if (!alive(i)) t.diagnostic(`a process ended; its last lines:\n${i.output.slice(-10).join('\n')}`);
   assert.ok(alive(a) && alive(b), 'both processes survived');
 
   const stored = await waitForConvergence(cluster, [a, b], 90_000);

@@ -15,6 +15,11 @@ test('a session-ended PostgreSQL error is a known fault only when it was an unha
   assert.equal(isKnownDriverFault(postgresError('57014'), 'unhandledRejection'), true);
   const closed = Object.assign(new Error('write CONNECTION_CLOSED 127.0.0.1:5432'), { code: 'CONNECTION_CLOSED' });
   assert.equal(isKnownDriverFault(closed, 'unhandledRejection'), true);
+  // Seen in the write-burst fault test: the catalog query's connection reset before the FATAL was read.
+  const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', errno: -104, syscall: 'read' });
+  assert.equal(isKnownDriverFault(reset, 'unhandledRejection'), true);
+  assert.equal(isKnownDriverFault(Object.assign(new Error('connect ECONNRESET'), { code: 'ECONNRESET', syscall: 'connect' }), 'unhandledRejection'), false);
+  assert.equal(isKnownDriverFault(reset, 'uncaughtException'), false);
   // Thrown (not a dangling promise), or any other error: fatal as before.
   assert.equal(isKnownDriverFault(postgresError('57P01'), 'uncaughtException'), false);
   assert.equal(isKnownDriverFault(postgresError('23505'), 'unhandledRejection'), false);
