@@ -1,6 +1,13 @@
 import { DriftError, type ErrorCode } from '../domain/errors.js';
 import type { Reply } from './exchange.js';
 
+/**
+ * A refused body framed by its Content-Length is skipped by uWS as it arrives, so the connection
+ * can stay open: a client still sending it (fetch does) reads the 413 instead of a reset. Past
+ * this size it is not worth receiving, and the connection is closed.
+ */
+const SKIP_REFUSED_BODY_UP_TO = 16 * 1024 * 1024;
+
 const STATUS: Record<ErrorCode, number> = {
   invalid_key: 400,
   invalid_value: 400,
@@ -31,8 +38,8 @@ export function errorReply(error: unknown): Reply {
     status: STATUS[known.code],
     headers,
     body: JSON.stringify({ error: known.code, message: known.message, ...details }),
-    // A body we did not read (or read only in part) would be parsed as the next request.
-    close: known.code === 'value_too_large',
+    // A body read only in part (chunked, past the limit) would be parsed as the next request.
+    close: known.code === 'value_too_large' && !(typeof known.details.declared === 'number' && known.details.declared <= SKIP_REFUSED_BODY_UP_TO),
   };
 }
 

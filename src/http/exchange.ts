@@ -110,9 +110,9 @@ export class Exchange {
   /** Reads the whole body, refusing (413) as soon as the declared or received size passes `limit`. */
   readBody(limit: number, declaredLength: number | undefined): Promise<Buffer> {
     return new Promise((resolve, reject) => {
-      const tooLarge = () => new DriftError('value_too_large', `the value is larger than ${limit} bytes`, { limit });
+      const tooLarge = (declared?: number) => new DriftError('value_too_large', `the value is larger than ${limit} bytes`, { limit, declared });
       if (declaredLength !== undefined && declaredLength > limit) {
-        reject(tooLarge());
+        reject(tooLarge(declaredLength));
         return;
       }
       const chunks: Buffer[] = [];

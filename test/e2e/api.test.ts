@@ -341,12 +341,22 @@ describe('bad input: a JSON error with the right status, never a crash', () => {
     const exact = await put('big/exact', 'v'.repeat(1024 * 1024));
     assert.equal(exact.status, 200);
     assertError(await put('big/over', 'v'.repeat(1024 * 1024 + 1)), 413, 'value_too_large');
-    // Only the head is sent: the answer must not wait for a body that never comes.
-    const head = 'PUT /values/big/declared HTTP/1.1\r\nHost: t\r\nContent-Length: 5000000\r\n\r\n';
+    // Only the head is sent: the answer must not wait for a body that never comes, and a body that
+    // large is not worth receiving: the connection is closed.
+    const head = 'PUT /values/big/declared HTTP/1.1\r\nHost: t\r\nContent-Length: 50000000\r\n\r\n';
     const [answer] = parseResponses(await rawExchange(instance.port, head));
     assert.equal(answer!.status, 413);
-    assert.equal(JSON.parse(answer!.body).error, 'value_too_large');
+    const refusal = JSON.parse(answer!.body);
+    assert.deepEqual([refusal.error, refusal.limit, refusal.declared], ['value_too_large', 1024 * 1024, 50_000_000]);
     assert.equal((await req('/values/big/over')).status, 404);
+    // A smaller refused body is skipped as it arrives: the next request on the connection is answered.
+    const body = 'v'.repeat(2 * 1024 * 1024);
+    const twice = `PUT /values/big/skipped HTTP/1.1\r\nHost: t\r\nContent-Length: ${body.length}\r\n\r\n${body}GET /values/big/exact HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n`;
+    const [refused, next] = parseResponses(await rawExchange(instance.port, twice));
+    assert.equal(refused!.status, 413);
+    assert.equal(next!.status, 200);
+    assert.equal(JSON.parse(next!.body).value.length, 1024 * 1024);
+    assert.equal((await req('/values/big/skipped')).status, 404);
   });
 
   test('value over MAX_VALUE_BYTES, chunked: 413 from the running total', async () => {
