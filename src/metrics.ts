@@ -32,6 +32,20 @@ export function createMetrics(read: { revision: () => number; keys: () => number
       registers,
     }),
     batchSize: new Histogram({ name: 'driftkv_consumer_batch_size', help: 'Commands per committed batch', buckets: [1, 2, 5, 10, 50, 100, 500, 1000, 5000], registers }),
+    // Where a write's time goes: its batch's commit here, then the trip of the change to each
+    // instance (the PUT's own latency is driftkv_http_request_duration_seconds{route="value"}).
+    batchCommit: new Histogram({
+      name: 'driftkv_consumer_commit_seconds',
+      help: 'Time to commit one batch in PostgreSQL: its read, decision and write, retries included',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1, 5],
+      registers,
+    }),
+    changeVisible: new Histogram({
+      name: 'driftkv_change_visible_seconds',
+      help: "From a batch's decision in the consumer (its changes' at) until its changes are applied here; millisecond resolution, and across hosts as good as their clocks",
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1, 5, 30],
+      registers,
+    }),
     commandsApplied: new Counter({ name: 'driftkv_changes_committed_total', help: 'Changes committed by this instance\'s consumer', registers }),
     eventsReceived: new Counter({ name: 'driftkv_events_received_total', help: 'Event batches received from the event bus', registers }),
     reconnects: new Counter({ name: 'driftkv_bus_resubscriptions_total', help: 'Event bus resubscriptions after a reconnect', registers }),

@@ -3,6 +3,7 @@ import { AMQP_URL, Deployment, waitReady } from '../lib/driftkv.js';
 import type { Context, ScenarioResult } from '../lib/context.js';
 import { percentile, round, sleep } from '../lib/stats.js';
 import { openSocket } from '../lib/ws-client.js';
+import { hopMeans, hopsBetween } from '../lib/hops.js';
 import { writeAtRate } from '../lib/writer.js';
 
 const RATE = 1000;
@@ -30,8 +31,10 @@ export async function propagationScenario(ctx: Context): Promise<ScenarioResult>
     });
     await writeAtRate(a.port, RATE, 2, (n) => `warm:${n}`); // warm-up, not measured
     const seconds = Math.max(5, ctx.seconds);
+    const hopsBefore = await hopMeans([a.url, b.url]);
     const result = await writeAtRate(a.port, RATE, seconds, (n) => `${PREFIX}${n}`, { onSent: (n, at) => (sentAt[n] = at) });
     await sleep(1000);
+    const hops = hopsBetween(hopsBefore, await hopMeans([a.url, b.url]));
     socket.close();
     // The same run's floor: the broker alone, one hop at the same rate (a write crosses two).
     const hop = await brokerHop(AMQP_URL, `${deployment.name}.hop`, RATE, seconds);
@@ -44,14 +47,16 @@ export async function propagationScenario(ctx: Context): Promise<ScenarioResult>
       rows: [
         {
           what: `propagation A -> websocket on B at ${RATE} writes/s`,
-          driftkv: `p50 ${p(0.5)} ms, p99 ${p(0.99)} ms, max ${p(1)} ms (${delays.length}/${result.sent} received)`,
+          driftkv:
+            `p50 ${p(0.5)} ms, p99 ${p(0.99)} ms, max ${p(1)} ms (${delays.length}/${result.sent} received); ` +
+            `a batch's commit ${hops.commitMeanMs} ms and decision to visible ${hops.visibleMeanMs} ms (means)`,
           baseline: `RabbitMQ alone, one quorum-queue hop at ${RATE}/s: p50 ${hop.p50} ms, p99 ${hop.p99} ms, max ${hop.max} ms (${hop.received} received)`,
           ratio: hop.p99 > 0 ? round(p99 / hop.p99) : null,
           target: 'p99 <= 10 ms',
           met: p99 <= 10 && delays.length === result.sent && result.failed === 0,
         },
       ],
-      detail: { rate: RATE, seconds, sent: result.sent, failed: result.failed, received: delays.length, p50: p(0.5), p90: p(0.9), p99: p(0.99), max: p(1), brokerHop: hop },
+      detail: { rate: RATE, seconds, sent: result.sent, failed: result.failed, received: delays.length, p50: p(0.5), p90: p(0.9), p99: p(0.99), max: p(1), ...hops, brokerHop: hop },
     };
   } finally {
     await deployment.destroy();

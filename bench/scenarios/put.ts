@@ -4,6 +4,7 @@ import { pgbenchUpsert } from '../lib/pgbench.js';
 import { cpuSeconds } from '../lib/process.js';
 import { median, round } from '../lib/stats.js';
 import { wrk } from '../lib/wrk.js';
+import { hopMeans, hopsBetween } from '../lib/hops.js';
 
 const CONNECTIONS = 50;
 const KEYS = 100_000;
@@ -36,7 +37,8 @@ export async function putScenario(ctx: Context): Promise<ScenarioResult> {
           what: 'PUT end to end, 2 instances, 50 connections',
           driftkv:
             `${Math.round(applied)} applied/s${errors ? ` (${errors} not 200)` : ''}, p50 ${round(median(rounds.map((r) => r.p50Ms)), 1)} ms, ` +
-            `p99 ${round(median(rounds.map((r) => r.p99Ms)), 1)} ms, mean batch ${round(median(rounds.map((r) => r.meanBatch)), 1)}`,
+            `p99 ${round(median(rounds.map((r) => r.p99Ms)), 1)} ms, mean batch ${round(median(rounds.map((r) => r.meanBatch)), 1)}; ` +
+            `of which a batch's commit ${round(median(rounds.map((r) => r.commitMeanMs)), 1)} ms and decision to visible ${round(median(rounds.map((r) => r.visibleMeanMs)), 1)} ms (means)`,
           baseline: `pgbench upsert ${Math.round(tps)} tps, mean ${round(median(pg.map((r) => r.latencyMs)), 1)} ms`,
           ratio: round(applied / tps),
           target: '>= 1.0x',
@@ -53,10 +55,11 @@ export async function putScenario(ctx: Context): Promise<ScenarioResult> {
 /** Two wrk processes, 25 connections on each instance, at the same time. */
 async function putRound(ctx: Context, deployment: Deployment, instances: Instance[], seconds: number) {
   const urls = instances.map((i) => i.url);
-  const [batches0, commands0, head0] = await Promise.all([
+  const [batches0, commands0, head0, hops0] = await Promise.all([
     metricSum(urls, 'driftkv_consumer_batch_size_count'),
     metricSum(urls, 'driftkv_consumer_batch_size_sum'),
     head(deployment),
+    hopMeans(urls),
   ]);
   const cpu0 = instances.map((i) => cpuSeconds(i.pid));
   const started = performance.now();
@@ -65,10 +68,11 @@ async function putRound(ctx: Context, deployment: Deployment, instances: Instanc
   );
   const elapsed = (performance.now() - started) / 1000;
   const cpuPercent = instances.map((i, n) => Math.round(((cpuSeconds(i.pid) - cpu0[n]!) / elapsed) * 100));
-  const [batches1, commands1, head1] = await Promise.all([
+  const [batches1, commands1, head1, hops1] = await Promise.all([
     metricSum(urls, 'driftkv_consumer_batch_size_count'),
     metricSum(urls, 'driftkv_consumer_batch_size_sum'),
     head(deployment),
+    hopMeans(urls),
   ]);
   void ctx;
   return {
@@ -80,6 +84,7 @@ async function putRound(ctx: Context, deployment: Deployment, instances: Instanc
     batches: batches1 - batches0,
     meanBatch: round((commands1 - commands0) / Math.max(1, batches1 - batches0), 1),
     instanceCpuPercent: cpuPercent,
+    ...hopsBetween(hops0, hops1),
   };
 }
 

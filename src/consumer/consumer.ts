@@ -39,7 +39,9 @@ export class Consumer {
   }
 
   async handle(commands: readonly Command[], committed?: () => void): Promise<void> {
+    const stopTimer = this.metrics.batchCommit.startTimer();
     const batch = await this.withRetry(() => commitBatch(this.store, commands, new Date()));
+    stopTimer();
     committed?.();
     this.metrics.batchSize.observe(commands.length);
     this.metrics.commandsApplied.inc(batch.changes.length);

@@ -123,6 +123,8 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
   private async applyBatch(batch: CommittedBatch): Promise<void> {
     this.knownHead = Math.max(this.knownHead, batch.head);
     this.applyChanges(batch.changes);
+    const decided = batch.changes[0] && Date.parse(batch.changes[0].at);
+    if (decided) this.metrics.changeVisible.observe(Math.max(0, Date.now() - decided) / 1000);
     if (this.keyspace.revision < batch.head) await this.catchUp();
     this.emit('outcomes', batch.outcomes);
   }

@@ -61,9 +61,14 @@ test('metrics move: batches, committed changes, received events; both instances 
   const value = (text: string, name: string) => Number(text.match(new RegExp(`^${name} (\\S+)$`, 'm'))?.[1] ?? 0);
   const committed = metrics.reduce((sum, text) => sum + value(text, 'driftkv_changes_committed_total'), 0);
   assert.equal(committed, await cluster.head());
-  assert.ok(metrics.reduce((sum, text) => sum + value(text, 'driftkv_consumer_batch_size_count'), 0) > 0);
+  const batches = metrics.reduce((sum, text) => sum + value(text, 'driftkv_consumer_batch_size_count'), 0);
+  assert.ok(batches > 0);
+  // Every committed batch was timed, and every event that carried changes was timed where it was applied.
+  assert.equal(metrics.reduce((sum, text) => sum + value(text, 'driftkv_consumer_commit_seconds_count'), 0), batches);
+  assert.ok(metrics.reduce((sum, text) => sum + value(text, 'driftkv_consumer_commit_seconds_sum'), 0) > 0);
   for (const text of metrics) {
     assert.ok(value(text, 'driftkv_events_received_total') > 0);
+    assert.ok(value(text, 'driftkv_change_visible_seconds_count') > 0);
     assert.equal(value(text, 'driftkv_applied_revision'), await cluster.head());
     assert.equal(value(text, 'driftkv_replication_lag'), 0);
   }
