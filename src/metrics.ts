@@ -32,8 +32,15 @@ export function createMetrics(read: { revision: () => number; keys: () => number
       registers,
     }),
     batchSize: new Histogram({ name: 'driftkv_consumer_batch_size', help: 'Commands per committed batch', buckets: [1, 2, 5, 10, 50, 100, 500, 1000, 5000], registers }),
-    // Where a write's time goes: its batch's commit here, then the trip of the change to each
-    // instance (the PUT's own latency is driftkv_http_request_duration_seconds{route="value"}).
+    // Where a write's time goes: the command bus until its batch starts, its batch's commit here,
+    // then the change's trip to each instance (the PUT's own latency is
+    // driftkv_http_request_duration_seconds{route="value"}).
+    commandQueued: new Histogram({
+      name: 'driftkv_command_queued_seconds',
+      help: "From a batch's oldest command being sent to the batch starting to commit (the command bus and the wait for the batch before it); millisecond resolution, across hosts as good as their clocks",
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1, 5, 30],
+      registers,
+    }),
     batchCommit: new Histogram({
       name: 'driftkv_consumer_commit_seconds',
       help: 'Time to commit one batch in PostgreSQL: its read, decision and write, retries included',

@@ -3,7 +3,7 @@ import { AMQP_URL, Deployment, waitReady } from '../lib/driftkv.js';
 import type { Context, ScenarioResult } from '../lib/context.js';
 import { percentile, round, sleep } from '../lib/stats.js';
 import { openSocket } from '../lib/ws-client.js';
-import { hopMeans, hopsBetween } from '../lib/hops.js';
+import { describeHops, hopMeans, hopsBetween } from '../lib/hops.js';
 import { writeAtRate } from '../lib/writer.js';
 
 const RATE = 1000;
@@ -49,7 +49,7 @@ export async function propagationScenario(ctx: Context): Promise<ScenarioResult>
           what: `propagation A -> websocket on B at ${RATE} writes/s`,
           driftkv:
             `p50 ${p(0.5)} ms, p99 ${p(0.99)} ms, max ${p(1)} ms (${delays.length}/${result.sent} received); ` +
-            `a batch's commit ${hops.commitMeanMs} ms and decision to visible ${hops.visibleMeanMs} ms (means)`,
+            describeHops(hops),
           baseline: `RabbitMQ alone, one quorum-queue hop at ${RATE}/s: p50 ${hop.p50} ms, p99 ${hop.p99} ms, max ${hop.max} ms (${hop.received} received)`,
           ratio: hop.p99 > 0 ? round(p99 / hop.p99) : null,
           target: 'p99 <= 10 ms',

@@ -4,7 +4,7 @@ import { pgbenchUpsert } from '../lib/pgbench.js';
 import { cpuSeconds } from '../lib/process.js';
 import { median, round } from '../lib/stats.js';
 import { wrk } from '../lib/wrk.js';
-import { hopMeans, hopsBetween } from '../lib/hops.js';
+import { describeHops, hopMeans, hopsBetween } from '../lib/hops.js';
 
 const CONNECTIONS = 50;
 const KEYS = 100_000;
@@ -38,7 +38,7 @@ export async function putScenario(ctx: Context): Promise<ScenarioResult> {
           driftkv:
             `${Math.round(applied)} applied/s${errors ? ` (${errors} not 200)` : ''}, p50 ${round(median(rounds.map((r) => r.p50Ms)), 1)} ms, ` +
             `p99 ${round(median(rounds.map((r) => r.p99Ms)), 1)} ms, mean batch ${round(median(rounds.map((r) => r.meanBatch)), 1)}; ` +
-            `of which a batch's commit ${round(median(rounds.map((r) => r.commitMeanMs)), 1)} ms and decision to visible ${round(median(rounds.map((r) => r.visibleMeanMs)), 1)} ms (means)`,
+            `of which ${describeHops({ queuedMeanMs: median(rounds.map((r) => r.queuedMeanMs)), commitMeanMs: median(rounds.map((r) => r.commitMeanMs)), visibleMeanMs: median(rounds.map((r) => r.visibleMeanMs)) })}`,
           baseline: `pgbench upsert ${Math.round(tps)} tps, mean ${round(median(pg.map((r) => r.latencyMs)), 1)} ms`,
           ratio: round(applied / tps),
           target: '>= 1.0x',

@@ -3,9 +3,10 @@ import type { Command } from '../domain/commands.js';
 /**
  * Handles one batch; resolves once the batch's outcomes have been announced, so the bus may
  * acknowledge it. `committed`, when given, is called as soon as the batch is committed: the bus may
- * then hand over the next batch while this one is still being announced.
+ * then hand over the next batch while this one is still being announced. `sentAt`: when the
+ * oldest of its commands was sent (epoch milliseconds, the sender's clock).
  */
-export type BatchHandler = (commands: readonly Command[], committed?: () => void) => Promise<void>;
+export type BatchHandler = (commands: readonly Command[], batch?: { committed?: () => void; sentAt?: number }) => Promise<void>;
 
 /** The port between the instances that take writes and the one consumer that commits them. */
 export interface CommandBus {

@@ -35,10 +35,11 @@ export class Consumer {
   ) {}
 
   start(): Promise<void> {
-    return this.commands.consume((batch, committed) => this.handle(batch, committed), this.config.consumerPrefetch);
+    return this.commands.consume((commands, batch) => this.handle(commands, batch), this.config.consumerPrefetch);
   }
 
-  async handle(commands: readonly Command[], committed?: () => void): Promise<void> {
+  async handle(commands: readonly Command[], { committed, sentAt }: { committed?: () => void; sentAt?: number } = {}): Promise<void> {
+    if (sentAt !== undefined) this.metrics.commandQueued.observe(Math.max(0, Date.now() - sentAt) / 1000);
     const stopTimer = this.metrics.batchCommit.startTimer();
     const batch = await this.withRetry(() => commitBatch(this.store, commands, new Date()));
     stopTimer();

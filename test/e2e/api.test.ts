@@ -285,6 +285,15 @@ describe('system endpoints and the landing page', () => {
     assert.ok(allocated >= live, `allocated ${allocated} >= live ${live}`);
     const notFound = /^driftkv_http_requests_total\{route="value",method="GET",status="404"\} (\d+)$/m.exec(metrics.text);
     assert.ok(notFound && Number(notFound[1]) >= 1, 'request counter by route, method and status');
+    // Embedded too, every batch tells where its time went: queued, committed, then made visible.
+    await put('metrics/probe', 'v');
+    const after = (await req('/metrics')).text;
+    const count = (name: string) => Number(new RegExp(`^${name}_count (\\d+)$`, 'm').exec(after)?.[1] ?? 0);
+    const batches = count('driftkv_consumer_batch_size');
+    assert.ok(batches > 0);
+    assert.equal(count('driftkv_command_queued_seconds'), batches);
+    assert.equal(count('driftkv_consumer_commit_seconds'), batches);
+    assert.ok(count('driftkv_change_visible_seconds') > 0);
   });
 
   test('GET / renders the instance, its revision and the keys escaped', async () => {

@@ -65,6 +65,7 @@ test('metrics move: batches, committed changes, received events; both instances 
   assert.ok(batches > 0);
   // Every committed batch was timed, and every event that carried changes was timed where it was applied.
   assert.equal(metrics.reduce((sum, text) => sum + value(text, 'driftkv_consumer_commit_seconds_count'), 0), batches);
+  assert.equal(metrics.reduce((sum, text) => sum + value(text, 'driftkv_command_queued_seconds_count'), 0), batches, 'every batch carried when it was sent');
   assert.ok(metrics.reduce((sum, text) => sum + value(text, 'driftkv_consumer_commit_seconds_sum'), 0) > 0);
   for (const text of metrics) {
     assert.ok(value(text, 'driftkv_events_received_total') > 0);

@@ -2,17 +2,20 @@ import type { Command, Precondition } from '../../domain/commands.js';
 
 export const COMMANDS_CONTENT_TYPE = 'application/vnd.driftkv.commands+json';
 
-/** Several commands may travel in one message; each keeps its own id and outcome. */
-export function encodeCommands(commands: readonly Command[]): Buffer {
-  return Buffer.from(JSON.stringify({ commands }));
+/** Several commands may travel in one message; each keeps its own id and outcome. `sentAt`: epoch ms. */
+export function encodeCommands(commands: readonly Command[], sentAt = Date.now()): Buffer {
+  return Buffer.from(JSON.stringify({ sentAt, commands }));
 }
 
 export class MalformedCommand extends Error {
   readonly code = 'malformed_command';
 }
 
-/** Anything the consumer cannot trust is refused here, so that it is dead-lettered instead of redelivered forever. */
-export function decodeCommands(content: Buffer): Command[] {
+/**
+ * Anything the consumer cannot trust is refused here, so that it is dead-lettered instead of
+ * redelivered forever. A message without a usable `sentAt` (an older sender) is still accepted.
+ */
+export function decodeCommands(content: Buffer): { commands: Command[]; sentAt: number | undefined } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(content.toString('utf8'));
@@ -21,7 +24,8 @@ export function decodeCommands(content: Buffer): Command[] {
   }
   const list = (parsed as { commands?: unknown })?.commands;
   if (!Array.isArray(list) || list.length === 0) throw new MalformedCommand('expected {"commands":[...]} with at least one command');
-  return list.map(toCommand);
+  const sentAt = (parsed as { sentAt?: unknown }).sentAt;
+  return { commands: list.map(toCommand), sentAt: Number.isFinite(sentAt) ? (sentAt as number) : undefined };
 }
 
 function toCommand(raw: unknown, index: number): Command {

@@ -11,6 +11,7 @@ interface Delivery {
   readonly channel: ConfirmChannel;
   readonly message: ConsumeMessage;
   readonly commands: Command[];
+  readonly sentAt: number | undefined;
 }
 
 const RETRY_MAX_MS = 5000;
@@ -70,15 +71,15 @@ export class CommandConsumer {
   }
 
   private receive(channel: ConfirmChannel, message: ConsumeMessage): void {
-    let commands: Command[];
+    let decoded: ReturnType<typeof decodeCommands>;
     try {
-      commands = decodeCommands(message.content);
+      decoded = decodeCommands(message.content);
     } catch (error) {
       this.log.error({ err: error, messageId: message.properties.messageId }, 'malformed command message: dead-lettered');
       channel.nack(message, false, false);
       return;
     }
-    this.waiting.push({ channel, message, commands });
+    this.waiting.push({ channel, message, ...decoded });
     this.draining ??= this.drain().finally(() => (this.draining = undefined));
   }
 
@@ -119,9 +120,10 @@ export class CommandConsumer {
         break;
       }
       try {
+        const sent = live.flatMap((d) => (d.sentAt === undefined ? [] : [d.sentAt]));
         await this.handler(
           live.flatMap((d) => d.commands),
-          committed,
+          { committed, sentAt: sent.length > 0 ? Math.min(...sent) : undefined },
         );
         if (!(await previous)) break;
         this.ack(live);

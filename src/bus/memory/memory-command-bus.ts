@@ -3,6 +3,7 @@ import type { BatchHandler, CommandBus } from '../command-bus.js';
 
 interface Queued {
   readonly command: Command;
+  readonly sentAt: number;
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
 }
@@ -25,7 +26,7 @@ export class MemoryCommandBus implements CommandBus {
   send(command: Command): Promise<void> {
     if (this.closed) return Promise.reject(new Error('command bus is closed'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ command, resolve, reject });
+      this.queue.push({ command, sentAt: Date.now(), resolve, reject });
       void this.drain();
     });
   }
@@ -52,7 +53,10 @@ export class MemoryCommandBus implements CommandBus {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, this.prefetch);
         try {
-          await this.handler(batch.map((q) => q.command));
+          await this.handler(
+            batch.map((q) => q.command),
+            { sentAt: batch[0]!.sentAt },
+          );
           for (const q of batch) q.resolve();
         } catch (error) {
           for (const q of batch) q.reject(error as Error);
