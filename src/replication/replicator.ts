@@ -122,15 +122,16 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
 
   private async applyBatch(batch: CommittedBatch): Promise<void> {
     this.knownHead = Math.max(this.knownHead, batch.head);
-    this.applyChanges(batch.changes);
-    const decided = batch.changes[0] && Date.parse(batch.changes[0].at);
+    // Timed only when this event made changes visible: a duplicate (already caught up) shows nothing.
+    const [first] = this.applyChanges(batch.changes);
+    const decided = first && Date.parse(first.at);
     if (decided) this.metrics.changeVisible.observe(Math.max(0, Date.now() - decided) / 1000);
     if (this.keyspace.revision < batch.head) await this.catchUp();
     this.emit('outcomes', batch.outcomes);
   }
 
-  /** Applies in order up to the first gap; what follows a gap comes back through catchUp. */
-  private applyChanges(changes: readonly Change[]): void {
+  /** Applies in order up to the first gap (what follows a gap comes back through catchUp); returns what it applied. */
+  private applyChanges(changes: readonly Change[]): Change[] {
     const applied: Change[] = [];
     for (const change of changes) {
       const result = this.keyspace.apply(change);
@@ -138,6 +139,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       else if (result === 'gap') break;
     }
     if (applied.length > 0) this.emit('changes', applied);
+    return applied;
   }
 
   private async catchUp(): Promise<void> {
