@@ -53,6 +53,11 @@ export function createMetrics(read: { revision: () => number; keys: () => number
       buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1, 5, 30],
       registers,
     }),
+    batchReads: new Counter({
+      name: 'driftkv_consumer_reads_total',
+      help: "Batches the consumer read from PostgreSQL before deciding them (the others were decided from its own last writes and this instance's keyspace, and written in one round trip)",
+      registers,
+    }),
     commandsApplied: new Counter({ name: 'driftkv_changes_committed_total', help: 'Changes committed by this instance\'s consumer', registers }),
     eventsReceived: new Counter({ name: 'driftkv_events_received_total', help: 'Event batches received from the event bus', registers }),
     reconnects: new Counter({ name: 'driftkv_bus_resubscriptions_total', help: 'Event bus resubscriptions after a reconnect', registers }),

@@ -1,28 +1,53 @@
 import type { Command } from '../domain/commands.js';
-import { decideBatch } from '../domain/decide.js';
+import { decideBatch, type BatchDecision } from '../domain/decide.js';
 import type { CommittedBatch } from '../domain/events.js';
 import type { Store } from '../store/store.js';
+import type { OwnWrites } from './own-writes.js';
 
 /** Another writer came in between this many times in a row: give up this attempt (the caller retries later). */
 const MAX_RACES = 10;
 
 /**
- * Commits one batch: read what it touches (one snapshot), decide, write only if no other batch was
- * written since the read (the store checks it under the head row's lock, so a late second consumer
- * cannot fork the sequence; it reads and decides again). Redelivered commands find their stored
+ * Commits one batch. When the consumer knows the store's state from its own last read and writes
+ * (`own`), the batch is decided against it and written in one round trip; otherwise, or when that
+ * write is refused, it is read (one snapshot), decided and written. A write goes through only if
+ * no other batch was written since what it was decided against (the store checks it under the head
+ * row's lock, so a late second consumer cannot fork the sequence; it reads and decides again), and
+ * only if none of its commands was decided before: redelivered commands are read, find their stored
  * outcome and are announced again, never applied twice.
  */
-export async function commitBatch(store: Store, commands: readonly Command[], at: Date): Promise<CommittedBatch> {
+export async function commitBatch(store: Store, commands: readonly Command[], at: Date, own?: OwnWrites): Promise<CommittedBatch> {
   const commandIds = unique(commands.map((c) => c.commandId));
   const keys = unique(commands.map((c) => c.key));
+  const known = own?.known(keys);
+  if (known) {
+    const decision = decideBatch({ commands, head: known.head, current: known.current, known: new Map(), at: at.toISOString() });
+    if (await write(store, decision, known.writes, own)) return committedBatch(decision);
+  }
   for (let race = 0; race < MAX_RACES; race++) {
     const read = await store.readBatch(commandIds, keys);
+    own?.read(read);
     const decision = decideBatch({ commands, head: read.head, current: read.current, known: read.known, at: at.toISOString() });
     // Only replays: everything was decided and stored before, there is nothing to write.
-    const committed = decision.decided.length === 0 || (await store.writeBatch(decision, read));
-    if (committed) return { changes: decision.changes, outcomes: decision.outcomes, head: decision.head };
+    if (decision.decided.length === 0 || (await write(store, decision, read.writes, own))) return committedBatch(decision);
   }
   throw new Error(`another batch was written between this batch's read and its write ${MAX_RACES} times in a row: another consumer is writing`);
+}
+
+/** A write that fails or is refused leaves the store's state unknown to `own`. */
+async function write(store: Store, decision: BatchDecision, writes: number, own: OwnWrites | undefined): Promise<boolean> {
+  let written = false;
+  try {
+    written = await store.writeBatch(decision, writes);
+    return written;
+  } finally {
+    if (written) own?.wrote(decision);
+    else own?.forget();
+  }
+}
+
+function committedBatch(decision: BatchDecision): CommittedBatch {
+  return { changes: decision.changes, outcomes: decision.outcomes, head: decision.head };
 }
 
 function unique(values: string[]): string[] {

@@ -2,18 +2,20 @@ import { inject, injectable } from 'tsyringe';
 import type { CommandBus } from '../bus/command-bus.js';
 import type { EventBus } from '../bus/event-bus.js';
 import type { Config } from '../config.js';
-import { COMMAND_BUS, CONFIG, EVENT_BUS, LOGGER, METRICS, STORE } from '../container.js';
+import { COMMAND_BUS, CONFIG, EVENT_BUS, KEYSPACE, LOGGER, METRICS, STORE } from '../container.js';
 import type { Command } from '../domain/commands.js';
+import type { Keyspace } from '../domain/keyspace.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/store.js';
 import { commitBatch } from './commit-batch.js';
+import { OwnWrites } from './own-writes.js';
 
 const ATTEMPTS = 5;
 const PRUNE_EVERY_MS = 30_000;
 
 /**
- * Takes batches from the command bus, commits each in one transaction, then announces the result.
+ * Takes batches from the command bus, commits each atomically, then announces the result.
  * The bus acknowledges a batch only after this resolves, i.e. after the events were confirmed
  * (DESIGN §4 rule 3): a crash anywhere before that means redelivery, and redelivery is harmless.
  * Announcements go out in commit order: each is published right after its commit, before the
@@ -24,6 +26,8 @@ export class Consumer {
   /** Zero: the first batch after a start prunes what accumulated while no consumer ran. */
   private lastPrune = 0;
   private pruning = false;
+  /** The store's state as of this consumer's last read and writes, with the keyspace's help. */
+  private readonly own: OwnWrites;
 
   constructor(
     @inject(STORE) private readonly store: Store,
@@ -32,7 +36,10 @@ export class Consumer {
     @inject(CONFIG) private readonly config: Config,
     @inject(LOGGER) private readonly log: Logger,
     @inject(METRICS) private readonly metrics: Metrics,
-  ) {}
+    @inject(KEYSPACE) keyspace: Keyspace,
+  ) {
+    this.own = new OwnWrites(keyspace);
+  }
 
   start(): Promise<void> {
     return this.commands.consume((commands, batch) => this.handle(commands, batch), this.config.consumerPrefetch);
@@ -41,8 +48,10 @@ export class Consumer {
   async handle(commands: readonly Command[], { committed, sentAt }: { committed?: () => void; sentAt?: number } = {}): Promise<void> {
     if (sentAt !== undefined) this.metrics.commandQueued.observe(Math.max(0, Date.now() - sentAt) / 1000);
     const stopTimer = this.metrics.batchCommit.startTimer();
-    const batch = await this.withRetry(() => commitBatch(this.store, commands, new Date()));
+    const reads = this.own.reads;
+    const batch = await this.withRetry(() => commitBatch(this.store, commands, new Date(), this.own));
     stopTimer();
+    this.metrics.batchReads.inc(this.own.reads - reads);
     committed?.();
     this.metrics.batchSize.observe(commands.length);
     this.metrics.commandsApplied.inc(batch.changes.length);

@@ -96,6 +96,16 @@ export class Keyspace {
     return id < 0 ? undefined : this.table.answerAt(id);
   }
 
+  /** The revision of `key`'s value, read from its stored ETag; undefined when it has none. */
+  revisionOf(key: string): number | undefined {
+    const id = this.table.find(key);
+    if (id < 0) return undefined;
+    const etag = this.table.etagBytes(id);
+    let revision = 0;
+    for (let i = 1; i < etag.length - 1; i++) revision = revision * 10 + (etag[i]! - 0x30);
+    return revision;
+  }
+
   /** The entry stored under `key` for etagBytes/bodyBytes, or -1: a read without decoding anything. `hash`: hashKey(key), if known. */
   find(key: string, hash?: number): number {
     return this.table.find(key, hash);

@@ -27,15 +27,31 @@ export async function readBatch(sql: Sql, commandIds: readonly string[], keys: r
 
 /**
  * One statement, so one implicit transaction: the head row is updated only if its write count
- * is still the one the batch was decided against (taking its lock: a concurrent writer waits,
- * then sees the count moved), and every other write happens only if that update did. A consumer frozen
- * between its read and this write holds no lock, and when it wakes its write changes nothing.
+ * is still `writes`, the one the batch was decided against (taking its lock: a concurrent writer
+ * waits, then sees the count moved), and every other write happens only if that update did. A
+ * consumer frozen between its read and this write holds no lock, and when it wakes its write
+ * changes nothing. An outcome already stored for one of its command ids (a redelivery decided
+ * without reading) fails the whole statement on kv_outcomes' key: false, nothing written.
  */
-export async function writeBatch(sql: Sql, decision: BatchDecision, read: BatchState): Promise<boolean> {
+export async function writeBatch(sql: Sql, decision: BatchDecision, writes: number): Promise<boolean> {
   const w = writeArrays(decision);
+  try {
+    return await writeStatement(sql, decision, writes, w);
+  } catch (error) {
+    if (isDecidedBefore(error)) return false;
+    throw error;
+  }
+}
+
+function isDecidedBefore(error: unknown): boolean {
+  const e = error as { code?: unknown; table_name?: unknown };
+  return e.code === '23505' && e.table_name === 'kv_outcomes';
+}
+
+async function writeStatement(sql: Sql, decision: BatchDecision, writes: number, w: ReturnType<typeof writeArrays>): Promise<boolean> {
   const [row] = await sql<{ won: number }[]>`
     with head as (
-      update kv_head set revision = ${decision.head}, writes = writes + 1 where id = 1 and writes = ${read.writes} returning 1
+      update kv_head set revision = ${decision.head}, writes = writes + 1 where id = 1 and writes = ${writes} returning 1
     ), put as (
       insert into kv_values (key, value, revision)
       select * from unnest(${sql.array(w.putKeys)}::text[], ${sql.array(w.putValues)}::text[], ${sql.array(w.putRevisions)}::bigint[])
@@ -53,7 +69,6 @@ export async function writeBatch(sql: Sql, decision: BatchDecision, read: BatchS
       select * from unnest(${sql.array(w.outcomeIds)}::text[], ${sql.array(w.outcomeKeys)}::text[], ${sql.array(w.outcomeStatus)}::text[],
         ${sql.array(w.outcomeRevisions as number[])}::bigint[], ${sql.array(w.outcomeCurrent as number[])}::bigint[])
       where exists (select from head)
-      on conflict (command_id) do nothing
     )
     select count(*)::int as won from head`;
   return row!.won === 1;

@@ -58,8 +58,8 @@ export class PostgresStore implements Store {
     return readBatch(this.sql, commandIds, keys);
   }
 
-  writeBatch(decision: BatchDecision, read: BatchState): Promise<boolean> {
-    return writeBatch(this.sql, decision, read);
+  writeBatch(decision: BatchDecision, writes: number): Promise<boolean> {
+    return writeBatch(this.sql, decision, writes);
   }
 
   /**

@@ -28,11 +28,12 @@ export interface Store {
   /** One consistent read of what a batch of these commands and keys needs to be decided. */
   readBatch(commandIds: readonly string[], keys: readonly string[]): Promise<BatchState>;
   /**
-   * Commits a decision made against `read`, atomically, only if no batch was written since:
-   * false when another writer came in between (nothing is written; read and decide again).
+   * Commits a decision, atomically, only if the store's write count is still `writes` (the one it
+   * was decided against) and none of its outcomes is stored yet: false when another writer came
+   * in between or a command was decided before (nothing is written; read and decide again).
    * The check takes the head row's lock, so writers are serialized and revisions never fork.
    */
-  writeBatch(decision: BatchDecision, read: BatchState): Promise<boolean>;
+  writeBatch(decision: BatchDecision, writes: number): Promise<boolean>;
   /**
    * Streams every entry of one consistent snapshot into `sink`, in key byte order, and returns the
    * head revision it was taken at.

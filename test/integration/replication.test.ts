@@ -67,6 +67,9 @@ test('metrics move: batches, committed changes, received events; both instances 
   assert.equal(metrics.reduce((sum, text) => sum + value(text, 'driftkv_consumer_commit_seconds_count'), 0), batches);
   assert.equal(metrics.reduce((sum, text) => sum + value(text, 'driftkv_command_queued_seconds_count'), 0), batches, 'every batch carried when it was sent');
   assert.ok(metrics.reduce((sum, text) => sum + value(text, 'driftkv_consumer_commit_seconds_sum'), 0) > 0);
+  // The consumer reads the store for its first batch; the later ones are decided from what it wrote.
+  const reads = metrics.reduce((sum, text) => sum + value(text, 'driftkv_consumer_reads_total'), 0);
+  assert.ok(reads >= 1 && reads < batches, `${reads} of ${batches} batches were read first`);
   for (const text of metrics) {
     assert.ok(value(text, 'driftkv_events_received_total') > 0);
     assert.ok(value(text, 'driftkv_change_visible_seconds_count') > 0);

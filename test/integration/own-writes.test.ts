@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { commitBatch } from '../../src/consumer/commit-batch.js';
+import { OwnWrites } from '../../src/consumer/own-writes.js';
+import type { Command, Precondition } from '../../src/domain/commands.js';
+import type { CommittedBatch } from '../../src/domain/events.js';
+import { Keyspace } from '../../src/domain/keyspace.js';
+import { migratedStore } from './cluster.js';
+
+// A consumer decides a batch from its own last writes and its instance's keyspace, without a read
+// (src/consumer/own-writes.ts). These run that against PostgreSQL, with a keyspace that is fed
+// the committed changes only when a test says so, as the event bus would later.
+
+const put = (commandId: string, key: string, value: string, precondition?: Precondition): Command => ({ type: 'PutValue', commandId, key, value, precondition });
+
+function applied(keyspace: Keyspace, ...batches: CommittedBatch[]): void {
+  for (const batch of batches) for (const change of batch.changes) assert.equal(keyspace.apply(change), 'applied');
+}
+
+test('a key written by the last batch, not yet in the keyspace, is decided from the consumer\'s own write, with no read', async () => {
+  const { store } = await migratedStore();
+  const keyspace = new Keyspace();
+  const own = new OwnWrites(keyspace);
+  await commitBatch(store, [put('c1', 'k', 'v1')], new Date(), own);
+  assert.equal(own.reads, 1, 'the first batch is read');
+
+  const second = await commitBatch(store, [put('c2', 'k', 'v2', { kind: 'revision', revision: 1 }), put('c3', 'fresh', 'x', { kind: 'absent' })], new Date(), own);
+  assert.deepEqual(second.outcomes, [
+    { commandId: 'c2', key: 'k', status: 'applied', revision: 2 },
+    { commandId: 'c3', key: 'fresh', status: 'applied', revision: 3 },
+  ]);
+  assert.equal(own.reads, 1, 'decided from what the consumer knew');
+
+  const third = await commitBatch(store, [put('c4', 'k', 'v3', { kind: 'revision', revision: 1 })], new Date(), own);
+  assert.deepEqual(third.outcomes, [{ commandId: 'c4', key: 'k', status: 'precondition_failed', current: 2 }]);
+  assert.equal(own.reads, 1);
+});
+
+test('a redelivered command decided without a read is refused by its stored outcome, then read and replayed, not applied twice', async () => {
+  const { cluster, store } = await migratedStore();
+  const keyspace = new Keyspace();
+  const own = new OwnWrites(keyspace);
+  const first = await commitBatch(store, [put('c1', 'k', 'v1')], new Date(), own);
+  applied(keyspace, first);
+
+  const again = await commitBatch(store, [put('c1', 'k', 'v1'), put('c2', 'k', 'v2')], new Date(), own);
+  assert.deepEqual(again.outcomes, [
+    { commandId: 'c1', key: 'k', status: 'applied', revision: 1 },
+    { commandId: 'c2', key: 'k', status: 'applied', revision: 2 },
+  ]);
+  assert.equal(own.reads, 2, 'the refused write sent the batch to a read');
+  assert.deepEqual((await cluster.changeLog()).map((c) => [c.revision, c.commandId]), [[1, 'c1'], [2, 'c2']]);
+  assert.equal((await cluster.stored()).get('k')?.revision, 2);
+});
+
+test('another consumer wrote in between: the batch decided from stale knowledge is refused, read and decided again', async () => {
+  const { cluster, store } = await migratedStore();
+  const keyspace = new Keyspace();
+  const own = new OwnWrites(keyspace);
+  const first = await commitBatch(store, [put('c1', 'k', 'v1')], new Date(), own);
+  applied(keyspace, first);
+  // A second consumer (a takeover while this one was paused) writes the key.
+  await commitBatch(store, [put('other', 'k', 'theirs')], new Date());
+
+  const late = await commitBatch(store, [put('c2', 'k', 'mine', { kind: 'revision', revision: 1 })], new Date(), own);
+  assert.deepEqual(late.outcomes, [{ commandId: 'c2', key: 'k', status: 'precondition_failed', current: 2 }]);
+  assert.equal(own.reads, 2);
+  assert.equal((await cluster.stored()).get('k')?.value, 'theirs');
+  assert.deepEqual((await cluster.changeLog()).map((c) => c.revision), [1, 2]);
+
+  // Knowing again from that read: the next batch needs none, even with the keyspace behind.
+  const next = await commitBatch(store, [put('c3', 'k', 'mine', { kind: 'revision', revision: 2 })], new Date(), own);
+  assert.deepEqual(next.outcomes, [{ commandId: 'c3', key: 'k', status: 'applied', revision: 3 }]);
+  assert.equal(own.reads, 3, 'the keyspace has not applied revision 2 (read), so the batch was read');
+});
