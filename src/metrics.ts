@@ -59,7 +59,7 @@ export function createMetrics(read: { revision: () => number; keys: () => number
       registers,
     }),
     commandsApplied: new Counter({ name: 'driftkv_changes_committed_total', help: 'Changes committed by this instance\'s consumer', registers }),
-    eventsReceived: new Counter({ name: 'driftkv_events_received_total', help: 'Event batches received from the event bus', registers }),
+    eventsReceived: new Counter({ name: 'driftkv_events_received_total', help: "Event batches received from the event bus (one that this instance's consumer committed counts twice: handed over in-process, then its copy through the broker)", registers }),
     reconnects: new Counter({ name: 'driftkv_bus_resubscriptions_total', help: 'Event bus resubscriptions after a reconnect', registers }),
     applied: new Gauge({ name: 'driftkv_applied_revision', help: 'Revision this instance has applied', registers, collect() { this.set(read.revision()); } }),
     keys: new Gauge({ name: 'driftkv_keys', help: 'Keys held in memory', registers, collect() { this.set(read.keys()); } }),

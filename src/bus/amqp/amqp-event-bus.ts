@@ -35,8 +35,16 @@ export class AmqpEventBus implements EventBus {
     return this.channel.ready;
   }
 
+  /**
+   * A committed batch reaches this instance at once, in-process, while its copy goes through the
+   * broker to every instance: the copy that comes back later is a duplicate, which the replicator
+   * ignores by revision. The writes this instance's consumer commits are answered a broker round
+   * trip sooner. Other messages are not idempotent, so they come back only through the broker.
+   */
   async publish(message: BusMessage): Promise<void> {
-    await this.channel.wrapper.publish(this.names.events, '', Buffer.from(JSON.stringify(message)), {
+    const content = Buffer.from(JSON.stringify(message));
+    if (message.kind === 'batch') this.deliverHere(message);
+    await this.channel.wrapper.publish(this.names.events, '', content, {
       contentType: CONTENT_TYPE,
       timeout: this.publishTimeoutMs,
     });
@@ -90,6 +98,10 @@ export class AmqpEventBus implements EventBus {
       this.log.error({ err: error }, 'an event message is not JSON; ignored (the periodic head check covers it)');
       return;
     }
+    this.deliverHere(message);
+  }
+
+  private deliverHere(message: BusMessage): void {
     try {
       this.subscriber?.handler(message);
     } catch (error) {
