@@ -27,6 +27,8 @@ export class CommandConsumer {
   private readonly open = new WeakSet<ConfirmChannel>();
   private waiting: Delivery[] = [];
   private draining: Promise<void> | undefined;
+  /** Wakes the drain loop when it waits for deliveries while a batch is being announced. */
+  private arrived: (() => void) | undefined;
   private closing = false;
 
   constructor(
@@ -80,13 +82,17 @@ export class CommandConsumer {
       return;
     }
     this.waiting.push({ channel, message, ...decoded });
+    const wake = this.arrived;
+    this.arrived = undefined;
+    wake?.();
     this.draining ??= this.drain().finally(() => (this.draining = undefined));
   }
 
   /**
    * Batch N+1 is cut and handed over as soon as batch N is committed, while N's events are still
    * being confirmed: commits stay one at a time and in order, the confirm round trip overlaps the
-   * next commit. Acks stay in order and after their own batch's confirms (DESIGN §4 rule 3).
+   * next commit. What arrives during that round trip is cut at once too, not after N's ack. Acks
+   * stay in order and after their own batch's confirms (DESIGN §4 rule 3).
    */
   private async drain(): Promise<void> {
     // One event-loop turn lets what the broker sent together arrive before the first batch starts.
@@ -99,8 +105,8 @@ export class CommandConsumer {
       const processed = this.process(batch, committed, acked);
       acked = processed;
       await Promise.race([commitDone, processed]);
-      // Nothing new yet: let the last batch finish; what arrives meanwhile is taken after it.
-      if (this.waiting.length === 0) await acked;
+      // Nothing new yet: wait for whichever comes first, a delivery or the end of this batch.
+      if (this.waiting.length === 0) await Promise.race([processed, new Promise<void>((r) => (this.arrived = r))]);
     }
     await acked;
   }
