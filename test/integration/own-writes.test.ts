@@ -17,11 +17,17 @@ function applied(keyspace: Keyspace, ...batches: CommittedBatch[]): void {
   for (const batch of batches) for (const change of batch.changes) assert.equal(keyspace.apply(change), 'applied');
 }
 
-test('a key written by the last batch, not yet in the keyspace, is decided from the consumer\'s own write, with no read', async () => {
-  const { store } = await migratedStore();
+/** A consumer that has committed one batch (c1: k = v1, revision 1), not yet applied by its keyspace. */
+async function afterFirstBatch() {
+  const { cluster, store } = await migratedStore();
   const keyspace = new Keyspace();
   const own = new OwnWrites(keyspace);
-  await commitBatch(store, [put('c1', 'k', 'v1')], new Date(), own);
+  const first = await commitBatch(store, [put('c1', 'k', 'v1')], new Date(), own);
+  return { cluster, store, keyspace, own, first };
+}
+
+test('a key written by the last batch, not yet in the keyspace, is decided from the consumer\'s own write, with no read', async () => {
+  const { store, own } = await afterFirstBatch();
   assert.equal(own.reads, 1, 'the first batch is read');
 
   const second = await commitBatch(store, [put('c2', 'k', 'v2', { kind: 'revision', revision: 1 }), put('c3', 'fresh', 'x', { kind: 'absent' })], new Date(), own);
@@ -37,10 +43,7 @@ test('a key written by the last batch, not yet in the keyspace, is decided from 
 });
 
 test('a redelivered command decided without a read is refused by its stored outcome, then read and replayed, not applied twice', async () => {
-  const { cluster, store } = await migratedStore();
-  const keyspace = new Keyspace();
-  const own = new OwnWrites(keyspace);
-  const first = await commitBatch(store, [put('c1', 'k', 'v1')], new Date(), own);
+  const { cluster, store, keyspace, own, first } = await afterFirstBatch();
   applied(keyspace, first);
 
   const again = await commitBatch(store, [put('c1', 'k', 'v1'), put('c2', 'k', 'v2')], new Date(), own);
@@ -54,10 +57,7 @@ test('a redelivered command decided without a read is refused by its stored outc
 });
 
 test('another consumer wrote in between: the batch decided from stale knowledge is refused, read and decided again', async () => {
-  const { cluster, store } = await migratedStore();
-  const keyspace = new Keyspace();
-  const own = new OwnWrites(keyspace);
-  const first = await commitBatch(store, [put('c1', 'k', 'v1')], new Date(), own);
+  const { cluster, store, keyspace, own, first } = await afterFirstBatch();
   applied(keyspace, first);
   // A second consumer (a takeover while this one was paused) writes the key.
   await commitBatch(store, [put('other', 'k', 'theirs')], new Date());
