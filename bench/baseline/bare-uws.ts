@@ -10,7 +10,12 @@ import { ReadHeaders } from '../../src/http/exchange.js';
 // lookup: driftkv's route table, the key read from the path parameter, If-None-Match read, and the
 // ETag and body handed over as views of a larger buffer, as a store of many answers must. The gap
 // between this and the default is the stack's own cost of a real read, which no code in the
-// handler can win back.
+// handler can win back. BARE_MODE=memory makes the same calls, but answers the key's own answer
+// among BARE_KEYS (default 100,000) held as driftkv holds them after a load, in key order in 4 MiB
+// slabs with a 16-byte record each, found from the key's number (no hash, no index, no key
+// compare): what reading one of many stored answers costs in memory alone. BARE_MODE=map is the
+// straightforward server: the same keys and values in a Map of strings, the body made with
+// JSON.stringify and the headers written as strings on every request.
 const mode = process.env.BARE_MODE ?? 'bytes';
 const bytes = (s: string) => (mode === 'strings' ? s : Buffer.from(s));
 const body = JSON.stringify({ key: 'bench:00000001', value: 'x'.repeat(100) });
@@ -27,7 +32,9 @@ const answer = {
 };
 const [instance, revision, contentType, etag] = answer.headers;
 const app = uWS.App();
-if (mode === 'required') required(app);
+if (mode === 'required') required(app, fixedAnswer());
+else if (mode === 'memory') required(app, storedAnswers(Number(process.env.BARE_KEYS ?? 100_000)));
+else if (mode === 'map') straightforward(app, Number(process.env.BARE_KEYS ?? 100_000));
 else {
   // Written inside the request callback, which uWS corks by itself.
   app.get('/*', (res) => {
@@ -46,21 +53,85 @@ app.listen('127.0.0.1', Number(process.env.PORT ?? 0), (socket) => {
 });
 process.on('SIGTERM', () => process.exit(0));
 
-function required(app: uWS.TemplatedApp): void {
-  // One stored answer, `"<revision>"{body}`, somewhere inside a slab, as driftkv keeps them.
+/** Hands uWS the ETag and the body of the answer a request asks for, as views of a slab. */
+type Answerer = (key: string, res: HttpResponse, headers: Buffer) => void;
+
+/** One stored answer, `"<revision>"{body}`, somewhere inside a slab, as driftkv keeps them. */
+function fixedAnswer(): Answerer {
   const slab = Buffer.allocUnsafeSlow(4 * 1024 * 1024);
   const stored = Buffer.from(ETAG + body);
   const at = 1000;
   stored.copy(slab, at);
   const etagLength = ETAG.length;
+  return (_key, res, headers) => {
+    res.writeHeader(headers, new Uint8Array(slab.buffer, at, etagLength)).end(new Uint8Array(slab.buffer, at + etagLength, stored.length - etagLength));
+  };
+}
+
+/**
+ * `count` answers shaped as the bench seeds them (`bench:00000001` … with 100-byte values), one
+ * after another in 4 MiB slabs; per key a record of offset, length, slab and ETag length. The key
+ * `bench:<8 digits>` names its record: its digits are read as a number.
+ */
+function storedAnswers(count: number): Answerer {
+  const SLAB = 4 * 1024 * 1024;
+  const slabs: ArrayBuffer[] = [];
+  const records = new Uint32Array((count + 1) * 4);
+  let slab = Buffer.allocUnsafeSlow(SLAB);
+  let used = 0;
+  slabs.push(slab.buffer);
+  for (let i = 1; i <= count; i++) {
+    const key = `bench:${String(i).padStart(8, '0')}`;
+    const etag = `"${i}"`;
+    const answer = Buffer.from(etag + JSON.stringify({ key, value: 'x'.repeat(100) }));
+    if (used + answer.length > SLAB) {
+      slab = Buffer.allocUnsafeSlow(SLAB);
+      slabs.push(slab.buffer);
+      used = 0;
+    }
+    answer.copy(slab, used);
+    records.set([used, answer.length, slabs.length - 1, etag.length], i * 4);
+    used += answer.length;
+  }
+  return (key, res, headers) => {
+    let i = 0;
+    for (let c = key.length - 8; c < key.length; c++) i = i * 10 + key.charCodeAt(c) - 48;
+    if (!(i >= 1 && i <= count)) i = 1;
+    const at = i * 4;
+    const buffer = slabs[records[at + 2]!]!;
+    const etagLength = records[at + 3]!;
+    res.writeHeader(headers, new Uint8Array(buffer, records[at]!, etagLength)).end(new Uint8Array(buffer, records[at]! + etagLength, records[at + 1]! - etagLength));
+  };
+}
+
+/** A Map lookup and JSON.stringify per request, with driftkv's headers, as strings. */
+function straightforward(app: uWS.TemplatedApp, count: number): void {
+  const values = new Map<string, { value: string; revision: number }>();
+  for (let i = 1; i <= count; i++) values.set(`bench:${String(i).padStart(8, '0')}`, { value: 'x'.repeat(100), revision: i });
+  app.get('/values/:key', (res, req) => {
+    const key = req.getParameter(0)!;
+    const entry = values.get(key);
+    if (entry === undefined) return void res.writeStatus('404 Not Found').end();
+    if (req.getHeader('if-none-match') === `"${entry.revision}"`) return void res.writeStatus('304 Not Modified').end();
+    res
+      .writeHeader('X-Instance', 'driftkv-a')
+      .writeHeader('X-Revision', String(count))
+      .writeHeader('Content-Type', 'application/json')
+      .writeHeader('ETag', `"${entry.revision}"`)
+      .end(JSON.stringify({ key, value: entry.value }));
+  });
+}
+
+function required(app: uWS.TemplatedApp, reply: Answerer): void {
   // One header name carrying X-Instance, X-Revision, Content-Type and the ETag's name: driftkv's own header bytes.
   const readHeaders = new ReadHeaders('driftkv-a').at(100000);
   const ifNoneMatch = Buffer.from('if-none-match');
   let keyBytes = 0;
   const get = (res: HttpResponse, req: HttpRequest) => {
-    keyBytes += req.getParameter(0)!.length;
+    const key = req.getParameter(0)!;
+    keyBytes += key.length;
     if (req.getHeader(ifNoneMatch) !== '') keyBytes++;
-    res.writeHeader(readHeaders, new Uint8Array(slab.buffer, at, etagLength)).end(new Uint8Array(slab.buffer, at + etagLength, stored.length - etagLength));
+    reply(key, res, readHeaders);
   };
   const other = (res: HttpResponse): void => void res.writeStatus('405 Method Not Allowed').end();
   // The same routes as src/http/server.ts, in the same order: the router's cost grows with them.
