@@ -3,6 +3,8 @@
 //   node bench/baseline/bare-uws.js   (prints {"port":N} once listening)
 import uWS, { type HttpRequest, type HttpResponse } from 'uWebSockets.js';
 import { ReadHeaders } from '../../src/http/exchange.js';
+import { answerOf, etagLength } from '../../src/domain/keyspace.js';
+import { benchKey } from '../lib/keys.js';
 
 // BARE_MODE=strings passes status, headers and body as JS strings (the plain way to write it, each
 // converted to UTF-8 by uWS on every call); by default they are bytes, the fastest this stack answers.
@@ -31,10 +33,11 @@ const answer = {
   body: bytes(body),
 };
 const [instance, revision, contentType, etag] = answer.headers;
+const keys = Number(process.env.BARE_KEYS ?? 100_000);
 const app = uWS.App();
 if (mode === 'required') required(app, fixedAnswer());
-else if (mode === 'memory') required(app, storedAnswers(Number(process.env.BARE_KEYS ?? 100_000)));
-else if (mode === 'map') straightforward(app, Number(process.env.BARE_KEYS ?? 100_000));
+else if (mode === 'memory') required(app, storedAnswers(keys));
+else if (mode === 'map') straightforward(app, keys);
 else {
   // Written inside the request callback, which uWS corks by itself.
   app.get('/*', (res) => {
@@ -69,7 +72,7 @@ function fixedAnswer(): Answerer {
 }
 
 /**
- * `count` answers shaped as the bench seeds them (`bench:00000001` … with 100-byte values), one
+ * `count` answers (answerOf) shaped as the bench seeds them (benchKey, 100-byte values), one
  * after another in 4 MiB slabs; per key a record of offset, length, slab and ETag length. The key
  * `bench:<8 digits>` names its record: its digits are read as a number.
  */
@@ -81,16 +84,15 @@ function storedAnswers(count: number): Answerer {
   let used = 0;
   slabs.push(slab.buffer);
   for (let i = 1; i <= count; i++) {
-    const key = `bench:${String(i).padStart(8, '0')}`;
-    const etag = `"${i}"`;
-    const answer = Buffer.from(etag + JSON.stringify({ key, value: 'x'.repeat(100) }));
+    const text = answerOf(benchKey(i), 'x'.repeat(100), i);
+    const answer = Buffer.from(text);
     if (used + answer.length > SLAB) {
       slab = Buffer.allocUnsafeSlow(SLAB);
       slabs.push(slab.buffer);
       used = 0;
     }
     answer.copy(slab, used);
-    records.set([used, answer.length, slabs.length - 1, etag.length], i * 4);
+    records.set([used, answer.length, slabs.length - 1, etagLength(text)], i * 4);
     used += answer.length;
   }
   return (key, res, headers) => {
@@ -107,7 +109,7 @@ function storedAnswers(count: number): Answerer {
 /** A Map lookup and JSON.stringify per request, with driftkv's headers, as strings. */
 function straightforward(app: uWS.TemplatedApp, count: number): void {
   const values = new Map<string, { value: string; revision: number }>();
-  for (let i = 1; i <= count; i++) values.set(`bench:${String(i).padStart(8, '0')}`, { value: 'x'.repeat(100), revision: i });
+  for (let i = 1; i <= count; i++) values.set(benchKey(i), { value: 'x'.repeat(100), revision: i });
   app.get('/values/:key', (res, req) => {
     const key = req.getParameter(0)!;
     const entry = values.get(key);

@@ -12,11 +12,6 @@ export interface Instance extends Started {
   readonly url: string;
 }
 
-/** Keys of the seeded keyspace: 14 bytes each, `bench:00000001` … */
-export function benchKey(i: number): string {
-  return `bench:${String(i).padStart(8, '0')}`;
-}
-
 /**
  * One schema and one AMQP prefix per deployment, removed by `destroy`, so that the bench never
  * touches anyone else's state on the shared PostgreSQL and RabbitMQ.

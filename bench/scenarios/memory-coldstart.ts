@@ -1,4 +1,5 @@
-import { benchKey, Deployment, metricSum, waitReady } from '../lib/driftkv.js';
+import { Deployment, metricSum, waitReady } from '../lib/driftkv.js';
+import { benchKey } from '../lib/keys.js';
 import type { Context, Row, ScenarioResult } from '../lib/context.js';
 import { exec, rssBytes } from '../lib/process.js';
 import { startRedis } from '../lib/redis.js';
