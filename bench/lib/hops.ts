@@ -1,37 +1,77 @@
-import { metricSum } from './driftkv.js';
-import { round } from './stats.js';
+import { median, round } from './stats.js';
 
 /** Where a write's time goes, from the service's own histograms (src/metrics.ts). */
 const HOPS = {
-  queuedMeanMs: 'driftkv_command_queued_seconds',
-  commitMeanMs: 'driftkv_consumer_commit_seconds',
-  visibleMeanMs: 'driftkv_change_visible_seconds',
+  queued: 'driftkv_command_queued_seconds',
+  commit: 'driftkv_consumer_commit_seconds',
+  visible: 'driftkv_change_visible_seconds',
 } as const;
 
 type Hop = keyof typeof HOPS;
-export type HopSums = Record<Hop, { sum: number; count: number }>;
 
-/** Running sums and counts of the hop histograms, across instances. */
-export async function hopMeans(urls: string[]): Promise<HopSums> {
-  const entries = await Promise.all(
-    Object.entries(HOPS).map(async ([hop, name]) => {
-      const [sum, count] = await Promise.all([metricSum(urls, `${name}_sum`), metricSum(urls, `${name}_count`)]);
-      return [hop, { sum, count }] as const;
-    }),
-  );
-  return Object.fromEntries(entries) as HopSums;
+/** One histogram summed across instances: its sum, its count and its cumulative bucket counts by upper bound. */
+interface Reading {
+  sum: number;
+  count: number;
+  buckets: Map<number, number>;
 }
 
-/** Mean milliseconds of each hop over what happened between two readings. */
-export function hopsBetween(before: HopSums, after: HopSums): Record<Hop, number> {
-  const mean = (hop: Hop) => {
-    const count = after[hop].count - before[hop].count;
-    return count > 0 ? round(((after[hop].sum - before[hop].sum) / count) * 1000, 2) : 0;
+export type HopReadings = Record<Hop, Reading>;
+
+/** Each hop's mean, and the bucket bound under which 99% of it fell (an upper bound on its p99), in ms. */
+export type HopFigures = Record<`${Hop}MeanMs` | `${Hop}P99Ms`, number>;
+
+/** The hop histograms as they stand, summed across instances. */
+export async function readHops(urls: string[]): Promise<HopReadings> {
+  const texts = await Promise.all(urls.map(async (url) => (await fetch(`${url}/metrics`)).text()));
+  const reading = (name: string): Reading => {
+    const r: Reading = { sum: 0, count: 0, buckets: new Map() };
+    for (const text of texts) {
+      for (const [, n] of text.matchAll(new RegExp(`^${name}_sum(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))) r.sum += Number(n);
+      for (const [, n] of text.matchAll(new RegExp(`^${name}_count(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))) r.count += Number(n);
+      for (const [, le, n] of text.matchAll(new RegExp(`^${name}_bucket\\{(?:[^}]*,)?le="([^"]+)"[^}]*\\} (\\S+)$`, 'gm'))) {
+        const bound = le === '+Inf' ? Infinity : Number(le);
+        r.buckets.set(bound, (r.buckets.get(bound) ?? 0) + Number(n));
+      }
+    }
+    return r;
   };
-  return { queuedMeanMs: mean('queuedMeanMs'), commitMeanMs: mean('commitMeanMs'), visibleMeanMs: mean('visibleMeanMs') };
+  return { queued: reading(HOPS.queued), commit: reading(HOPS.commit), visible: reading(HOPS.visible) };
+}
+
+/** The figures of what happened between two readings. */
+export function hopsBetween(before: HopReadings, after: HopReadings): HopFigures {
+  const figures = {} as HopFigures;
+  for (const hop of Object.keys(HOPS) as Hop[]) {
+    const count = after[hop].count - before[hop].count;
+    figures[`${hop}MeanMs`] = count > 0 ? round(((after[hop].sum - before[hop].sum) / count) * 1000, 2) : 0;
+    const bound = quantileBound(before[hop], after[hop], count, 0.99);
+    figures[`${hop}P99Ms`] = count === 0 ? 0 : Number.isFinite(bound) ? round(bound * 1000, 2) : Infinity;
+  }
+  return figures;
+}
+
+/** Each figure's median over rounds. */
+export function medianHops(rounds: HopFigures[]): HopFigures {
+  const figures = {} as HopFigures;
+  for (const name of Object.keys(rounds[0]!) as (keyof HopFigures)[]) figures[name] = median(rounds.map((r) => r[name]));
+  return figures;
+}
+
+/** The smallest bucket bound under which at least q of the observations between two readings fell. */
+function quantileBound(before: Reading, after: Reading, count: number, q: number): number {
+  const bounds = [...after.buckets.keys()].sort((x, y) => x - y);
+  for (const bound of bounds) {
+    if ((after.buckets.get(bound) ?? 0) - (before.buckets.get(bound) ?? 0) >= q * count) return bound;
+  }
+  return Infinity;
 }
 
 /** The hops as a row's words. */
-export function describeHops(hops: Record<Hop, number>): string {
-  return `queued ${hops.queuedMeanMs} ms, a batch's commit ${hops.commitMeanMs} ms, decision to visible ${hops.visibleMeanMs} ms (means)`;
+export function describeHops(f: HopFigures, visibleWhere = ''): string {
+  const hop = (mean: number, p99: number) => `${mean} ms (p99 <= ${Number.isFinite(p99) ? p99 : 'inf'} ms)`;
+  return (
+    `queued ${hop(f.queuedMeanMs, f.queuedP99Ms)}, a batch's commit ${hop(f.commitMeanMs, f.commitP99Ms)}, ` +
+    `decision to visible${visibleWhere} ${hop(f.visibleMeanMs, f.visibleP99Ms)} (means, p99 as bucket bounds)`
+  );
 }

@@ -1,10 +1,10 @@
 import { Deployment, metricSum, waitReady, type Instance } from '../lib/driftkv.js';
 import type { Context, ScenarioResult } from '../lib/context.js';
 import { pgbenchUpsert } from '../lib/pgbench.js';
-import { cpuSeconds } from '../lib/process.js';
+import { cpuSeconds, cpuSecondsOfAll } from '../lib/process.js';
 import { median, round } from '../lib/stats.js';
 import { wrk } from '../lib/wrk.js';
-import { describeHops, hopMeans, hopsBetween } from '../lib/hops.js';
+import { describeHops, hopsBetween, medianHops, readHops } from '../lib/hops.js';
 
 const CONNECTIONS = 50;
 const KEYS = 100_000;
@@ -21,10 +21,13 @@ export async function putScenario(ctx: Context): Promise<ScenarioResult> {
     await Promise.all([waitReady(a.url), waitReady(b.url)]);
     await putRound(ctx, deployment, [a, b], Math.min(3, ctx.seconds)); // warm-up
     const rounds: Awaited<ReturnType<typeof putRound>>[] = [];
-    const pg: { tps: number; latencyMs: number }[] = [];
+    const pg: { tps: number; latencyMs: number; postgresCpuUs: number }[] = [];
     for (let round = 0; round < ctx.rounds; round++) {
       rounds.push(await putRound(ctx, deployment, [a, b], ctx.seconds));
-      pg.push(await pgbenchUpsert(deployment.sql, deployment.name, CONNECTIONS, ctx.seconds, KEYS));
+      const postgres0 = cpuSecondsOfAll('postgres');
+      const upserts = await pgbenchUpsert(deployment.sql, deployment.name, CONNECTIONS, ctx.seconds, KEYS);
+      const postgresCpuUs = Math.round(((cpuSecondsOfAll('postgres') - postgres0) * 1e6) / Math.max(1, upserts.tps * ctx.seconds));
+      pg.push({ ...upserts, postgresCpuUs });
       ctx.log(`PUT: driftkv ${Math.round(rounds.at(-1)!.applied)}/s (batch ${rounds.at(-1)!.meanBatch}, cpu ${rounds.at(-1)!.instanceCpuPercent.join('% ')}%), pgbench ${Math.round(pg.at(-1)!.tps)}/s`);
     }
     const applied = median(rounds.map((r) => r.applied));
@@ -38,8 +41,8 @@ export async function putScenario(ctx: Context): Promise<ScenarioResult> {
           driftkv:
             `${Math.round(applied)} applied/s${errors ? ` (${errors} not 200)` : ''}, p50 ${round(median(rounds.map((r) => r.p50Ms)), 1)} ms, ` +
             `p99 ${round(median(rounds.map((r) => r.p99Ms)), 1)} ms, mean batch ${round(median(rounds.map((r) => r.meanBatch)), 1)}; ` +
-            `of which ${describeHops({ queuedMeanMs: median(rounds.map((r) => r.queuedMeanMs)), commitMeanMs: median(rounds.map((r) => r.commitMeanMs)), visibleMeanMs: median(rounds.map((r) => r.visibleMeanMs)) })}`,
-          baseline: `pgbench upsert ${Math.round(tps)} tps, mean ${round(median(pg.map((r) => r.latencyMs)), 1)} ms`,
+            `of which ${describeHops(medianHops(rounds.map((r) => r.hops)))}; ${describeCpu(rounds.map((r) => r.cpuUsPerWrite))}`,
+          baseline: `pgbench upsert ${Math.round(tps)} tps, mean ${round(median(pg.map((r) => r.latencyMs)), 1)} ms; PostgreSQL CPU per upsert ${median(pg.map((r) => r.postgresCpuUs))} us`,
           ratio: round(applied / tps),
           target: '>= 1.0x',
           met: applied / tps >= 1 && errors === 0,
@@ -59,33 +62,52 @@ async function putRound(ctx: Context, deployment: Deployment, instances: Instanc
     metricSum(urls, 'driftkv_consumer_batch_size_count'),
     metricSum(urls, 'driftkv_consumer_batch_size_sum'),
     head(deployment),
-    hopMeans(urls),
+    readHops(urls),
   ]);
   const cpu0 = instances.map((i) => cpuSeconds(i.pid));
+  const [postgres0, rabbitmq0] = [cpuSecondsOfAll('postgres'), cpuSecondsOfAll('beam.smp')];
   const started = performance.now();
   const runs = await Promise.all(
     instances.map((i) => wrk(i.url, { script: 'put.lua', connections: CONNECTIONS / instances.length, seconds, env: { BENCH_KEYS: String(KEYS) } })),
   );
   const elapsed = (performance.now() - started) / 1000;
-  const cpuPercent = instances.map((i, n) => Math.round(((cpuSeconds(i.pid) - cpu0[n]!) / elapsed) * 100));
+  const cpu = instances.map((i, n) => cpuSeconds(i.pid) - cpu0[n]!);
+  const cpuPercent = cpu.map((seconds) => Math.round((seconds / elapsed) * 100));
+  const [postgres1, rabbitmq1] = [cpuSecondsOfAll('postgres'), cpuSecondsOfAll('beam.smp')];
   const [batches1, commands1, head1, hops1] = await Promise.all([
     metricSum(urls, 'driftkv_consumer_batch_size_count'),
     metricSum(urls, 'driftkv_consumer_batch_size_sum'),
     head(deployment),
-    hopMeans(urls),
+    readHops(urls),
   ]);
   void ctx;
+  const committed = head1 - head0;
+  const perWrite = (seconds: number) => round((seconds * 1e6) / Math.max(1, committed), 0);
   return {
     applied: runs.reduce((n, r) => n + r.perSecond, 0),
-    committed: head1 - head0,
+    committed,
     errors: runs.reduce((n, r) => n + r.errors, 0),
     p50Ms: Math.max(...runs.map((r) => r.p50Ms)),
     p99Ms: Math.max(...runs.map((r) => r.p99Ms)),
     batches: batches1 - batches0,
     meanBatch: round((commands1 - commands0) / Math.max(1, batches1 - batches0), 1),
     instanceCpuPercent: cpuPercent,
-    ...hopsBetween(hops0, hops1),
+    cpuUsPerWrite: { a: perWrite(cpu[0]!), b: perWrite(cpu[1]!), rabbitmq: perWrite(rabbitmq1 - rabbitmq0), postgres: perWrite(postgres1 - postgres0) },
+    hops: hopsBetween(hops0, hops1),
   };
+}
+
+/**
+ * Where a write's CPU goes (medians over rounds): what caps the rate when every process shares the
+ * machine's two cores.
+ */
+function describeCpu(rounds: { a: number; b: number; rabbitmq: number; postgres: number }[]): string {
+  const m = (part: keyof (typeof rounds)[number]) => median(rounds.map((r) => r[part]));
+  const total = m('a') + m('b') + m('rabbitmq') + m('postgres');
+  return (
+    `CPU per write ${total} us (instance A ${m('a')}, B ${m('b')}, RabbitMQ ${m('rabbitmq')}, PostgreSQL ${m('postgres')}): ` +
+    `at most ${Math.round(2e6 / total)} writes/s on 2 cores`
+  );
 }
 
 async function head(deployment: Deployment): Promise<number> {
