@@ -44,6 +44,12 @@ export function createMetrics(read: { revision: () => number; keys: () => number
       buckets: HOP_BUCKETS,
       registers,
     }),
+    commandConfirm: new Histogram({
+      name: 'driftkv_command_confirm_seconds',
+      help: "From a write's command being handed to the command bus to the bus confirming it durable (RabbitMQ's publisher confirm); the write's answer waits for it",
+      buckets: HOP_BUCKETS,
+      registers,
+    }),
     batchCommit: new Histogram({
       name: 'driftkv_consumer_commit_seconds',
       help: 'Time to commit one batch in PostgreSQL: its read, decision and write, retries included',

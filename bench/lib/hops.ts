@@ -2,6 +2,7 @@ import { median, round } from './stats.js';
 
 /** Where a write's time goes, from the service's own histograms (src/metrics.ts). */
 const HOPS = {
+  confirm: 'driftkv_command_confirm_seconds',
   queued: 'driftkv_command_queued_seconds',
   commit: 'driftkv_consumer_commit_seconds',
   visible: 'driftkv_change_visible_seconds',
@@ -36,7 +37,7 @@ export async function readHops(urls: string[]): Promise<HopReadings> {
     }
     return r;
   };
-  return { queued: reading(HOPS.queued), commit: reading(HOPS.commit), visible: reading(HOPS.visible) };
+  return { confirm: reading(HOPS.confirm), queued: reading(HOPS.queued), commit: reading(HOPS.commit), visible: reading(HOPS.visible) };
 }
 
 /** The figures of what happened between two readings. */
@@ -71,7 +72,7 @@ function quantileBound(before: Reading, after: Reading, count: number, q: number
 export function describeHops(f: HopFigures, visibleWhere = ''): string {
   const hop = (mean: number, p99: number) => `${mean} ms (p99 <= ${Number.isFinite(p99) ? p99 : 'inf'} ms)`;
   return (
-    `queued ${hop(f.queuedMeanMs, f.queuedP99Ms)}, a batch's commit ${hop(f.commitMeanMs, f.commitP99Ms)}, ` +
+    `confirmed by the broker ${hop(f.confirmMeanMs, f.confirmP99Ms)}, queued ${hop(f.queuedMeanMs, f.queuedP99Ms)}, a batch's commit ${hop(f.commitMeanMs, f.commitP99Ms)}, ` +
     `decision to visible${visibleWhere} ${hop(f.visibleMeanMs, f.visibleP99Ms)} (means, p99 as bucket bounds)`
   );
 }

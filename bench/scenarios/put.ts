@@ -40,7 +40,7 @@ export async function putScenario(ctx: Context): Promise<ScenarioResult> {
           what: 'PUT end to end, 2 instances, 50 connections',
           driftkv:
             `${Math.round(applied)} applied/s${errors ? ` (${errors} not 200)` : ''}, p50 ${round(median(rounds.map((r) => r.p50Ms)), 1)} ms, ` +
-            `p99 ${round(median(rounds.map((r) => r.p99Ms)), 1)} ms, mean batch ${round(median(rounds.map((r) => r.meanBatch)), 1)}; ` +
+            `p99 ${round(median(rounds.map((r) => r.p99Ms)), 1)} ms (wrk's, with its coordinated-omission correction), mean batch ${round(median(rounds.map((r) => r.meanBatch)), 1)}; ` +
             `of which ${describeHops(medianHops(rounds.map((r) => r.hops)))}; ${describeCpu(rounds.map((r) => r.cpuUsPerWrite))}`,
           baseline: `pgbench upsert ${Math.round(tps)} tps, mean ${round(median(pg.map((r) => r.latencyMs)), 1)} ms; PostgreSQL CPU per upsert ${median(pg.map((r) => r.postgresCpuUs))} us`,
           ratio: round(applied / tps),

@@ -1,10 +1,11 @@
 import { inject, injectable } from 'tsyringe';
 import type { CommandBus } from '../bus/command-bus.js';
 import type { Config } from '../config.js';
-import { COMMAND_BUS, CONFIG } from '../container.js';
+import { COMMAND_BUS, CONFIG, METRICS } from '../container.js';
 import type { Command } from '../domain/commands.js';
 import { DriftError } from '../domain/errors.js';
 import type { Change, Outcome } from '../domain/events.js';
+import type { Metrics } from '../metrics.js';
 import { Replicator } from '../replication/replicator.js';
 
 export type WriteResult =
@@ -27,6 +28,7 @@ export class Writer {
     @inject(COMMAND_BUS) private readonly bus: CommandBus,
     @inject(CONFIG) private readonly config: Config,
     @inject(Replicator) replicator: Replicator,
+    @inject(METRICS) private readonly metrics: Metrics,
   ) {
     replicator.on('changes', (changes) => this.resolveChanges(changes));
     replicator.on('outcomes', (outcomes) => {
@@ -43,8 +45,18 @@ export class Writer {
     const deadline = Date.now() + this.config.writeTimeoutMs;
     const outcome = respondAsync ? undefined : this.waitFor(command.commandId);
     try {
-      const confirmed = await within(this.bus.send(command).then(() => true), this.config.writeTimeoutMs).catch(() => false);
-      if (!confirmed) {
+      const stopTimer = this.metrics.commandConfirm.startTimer();
+      const confirmed = within(this.bus.send(command).then(() => true), this.config.writeTimeoutMs)
+        .catch(() => false)
+        .then((ok) => {
+          if (ok) stopTimer();
+          return ok;
+        });
+      // An outcome is announced only after its batch was committed: the write is durable then,
+      // whatever the broker has yet to say of the message. A late confirm must not hold the answer.
+      const first = outcome ? await Promise.race([confirmed, outcome.promise]) : await confirmed;
+      if (typeof first === 'object') return { kind: 'outcome', outcome: first };
+      if (!first) {
         throw new DriftError('unavailable', 'the write could not be made durable in time; retry it with the same Idempotency-Key', {
           commandId: command.commandId,
         });

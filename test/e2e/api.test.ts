@@ -285,10 +285,13 @@ describe('system endpoints and the landing page', () => {
     assert.ok(allocated >= live, `allocated ${allocated} >= live ${live}`);
     const notFound = /^driftkv_http_requests_total\{route="value",method="GET",status="404"\} (\d+)$/m.exec(metrics.text);
     assert.ok(notFound && Number(notFound[1]) >= 1, 'request counter by route, method and status');
-    // Embedded too, every batch tells where its time went: queued, committed, then made visible.
+    // Embedded too, every batch tells where its time went: confirmed, queued, committed, then made visible.
+    const countIn = (text: string, name: string) => Number(new RegExp(`^${name}_count (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+    const confirmedBefore = countIn(metrics.text, 'driftkv_command_confirm_seconds');
     await put('metrics/probe', 'v');
     const after = (await req('/metrics')).text;
-    const count = (name: string) => Number(new RegExp(`^${name}_count (\\d+)$`, 'm').exec(after)?.[1] ?? 0);
+    const count = (name: string) => countIn(after, name);
+    assert.equal(count('driftkv_command_confirm_seconds'), confirmedBefore + 1, 'the write waited for its command to be confirmed, and was timed');
     const batches = count('driftkv_consumer_batch_size');
     assert.ok(batches > 0);
     assert.equal(count('driftkv_command_queued_seconds'), batches);

@@ -66,6 +66,14 @@ test('metrics move: batches, committed changes, received events; both instances 
   // Every committed batch was timed, and every event that carried changes was timed where it was applied.
   assert.equal(metrics.reduce((sum, text) => sum + value(text, 'driftkv_consumer_commit_seconds_count'), 0), batches);
   assert.equal(metrics.reduce((sum, text) => sum + value(text, 'driftkv_command_queued_seconds_count'), 0), batches, 'every batch carried when it was sent');
+  // Every write's command was confirmed by the broker and timed (an answer may go out first, once its batch is committed).
+  let confirms = 0;
+  for (let tries = 0; tries < 50 && confirms < committed; tries++) {
+    if (tries > 0) await new Promise((r) => setTimeout(r, 100));
+    const texts = await Promise.all([a, b].map((i) => call(`${i.url}/metrics`).then((m) => m.text)));
+    confirms = texts.reduce((sum, text) => sum + value(text, 'driftkv_command_confirm_seconds_count'), 0);
+  }
+  assert.ok(confirms >= committed, `${confirms} confirms timed for ${committed} committed changes`);
   assert.ok(metrics.reduce((sum, text) => sum + value(text, 'driftkv_consumer_commit_seconds_sum'), 0) > 0);
   // The consumer reads the store for its first batch; the later ones are decided from what it wrote.
   const reads = metrics.reduce((sum, text) => sum + value(text, 'driftkv_consumer_reads_total'), 0);
