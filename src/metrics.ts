@@ -46,7 +46,7 @@ export function createMetrics(read: { revision: () => number; keys: () => number
     }),
     commandConfirm: new Histogram({
       name: 'driftkv_command_confirm_seconds',
-      help: "From a write's command being handed to the command bus to the bus confirming it durable (RabbitMQ's publisher confirm); the write's answer waits for it",
+      help: "From a write's command being handed to the command bus to the bus confirming it durable (RabbitMQ's publisher confirm); a write's answer waits for it unless the write's outcome comes first",
       buckets: HOP_BUCKETS,
       registers,
     }),

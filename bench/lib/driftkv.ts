@@ -93,10 +93,17 @@ export async function waitReady(url: string, timeoutMs = 300_000, everyMs = 20):
 
 /** Sums one metric family (all label sets) across instances. */
 export async function metricSum(urls: string[], name: string): Promise<number> {
+  return sumIn(await metricTexts(urls), name);
+}
+
+/** Each instance's /metrics text. */
+export function metricTexts(urls: string[]): Promise<string[]> {
+  return Promise.all(urls.map(async (url) => (await fetch(`${url}/metrics`)).text()));
+}
+
+/** One metric family's values (all label sets) summed over /metrics texts. */
+export function sumIn(texts: string[], name: string): number {
   let total = 0;
-  for (const url of urls) {
-    const text = await (await fetch(`${url}/metrics`)).text();
-    for (const [, n] of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))) total += Number(n);
-  }
+  for (const text of texts) for (const [, n] of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))) total += Number(n);
   return total;
 }

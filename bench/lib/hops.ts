@@ -1,3 +1,4 @@
+import { metricTexts, sumIn } from './driftkv.js';
 import { median, round } from './stats.js';
 
 /** Where a write's time goes, from the service's own histograms (src/metrics.ts). */
@@ -24,12 +25,10 @@ export type HopFigures = Record<`${Hop}MeanMs` | `${Hop}P99Ms`, number>;
 
 /** The hop histograms as they stand, summed across instances. */
 export async function readHops(urls: string[]): Promise<HopReadings> {
-  const texts = await Promise.all(urls.map(async (url) => (await fetch(`${url}/metrics`)).text()));
+  const texts = await metricTexts(urls);
   const reading = (name: string): Reading => {
-    const r: Reading = { sum: 0, count: 0, buckets: new Map() };
+    const r: Reading = { sum: sumIn(texts, `${name}_sum`), count: sumIn(texts, `${name}_count`), buckets: new Map() };
     for (const text of texts) {
-      for (const [, n] of text.matchAll(new RegExp(`^${name}_sum(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))) r.sum += Number(n);
-      for (const [, n] of text.matchAll(new RegExp(`^${name}_count(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))) r.count += Number(n);
       for (const [, le, n] of text.matchAll(new RegExp(`^${name}_bucket\\{(?:[^}]*,)?le="([^"]+)"[^}]*\\} (\\S+)$`, 'gm'))) {
         const bound = le === '+Inf' ? Infinity : Number(le);
         r.buckets.set(bound, (r.buckets.get(bound) ?? 0) + Number(n));
@@ -37,7 +36,7 @@ export async function readHops(urls: string[]): Promise<HopReadings> {
     }
     return r;
   };
-  return { confirm: reading(HOPS.confirm), queued: reading(HOPS.queued), commit: reading(HOPS.commit), visible: reading(HOPS.visible) };
+  return Object.fromEntries(Object.entries(HOPS).map(([hop, name]) => [hop, reading(name)])) as HopReadings;
 }
 
 /** The figures of what happened between two readings. */
