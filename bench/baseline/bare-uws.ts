@@ -14,8 +14,8 @@ import { benchKey } from '../lib/keys.js';
 // between this and the default is the stack's own cost of a real read, which no code in the
 // handler can win back. BARE_MODE=memory makes the same calls, but answers the key's own answer
 // among BARE_KEYS (default 100,000) held as driftkv holds them after a load, in key order in 4 MiB
-// slabs with a 16-byte record each, found from the key's number (no hash, no index, no key
-// compare): what reading one of many stored answers costs in memory alone. BARE_MODE=map is the
+// slabs, each after a 12-byte header, found from the key's number through an array of locations
+// (no hash, no key compare): what reading one of many stored answers costs in memory alone. BARE_MODE=map is the
 // straightforward server: the same keys and values in a Map of strings, the body made with
 // JSON.stringify and the headers written as strings on every request.
 const mode = process.env.BARE_MODE ?? 'bytes';
@@ -73,36 +73,48 @@ function fixedAnswer(): Answerer {
 
 /**
  * `count` answers (answerOf) shaped as the bench seeds them (benchKey, 100-byte values), one
- * after another in 4 MiB slabs; per key a record of offset, length, slab and ETag length. The key
- * `bench:<8 digits>` names its record: its digits are read as a number.
+ * after another in 4 MiB slabs, each after a header of three words (entry number, length, ETag
+ * length) and padded to 8 bytes, as src/domain/answer-table.ts lays them out; per key its
+ * location (slab, offset). The key `bench:<8 digits>` names it: its digits are read as a number.
  */
 function storedAnswers(count: number): Answerer {
   const SLAB = 4 * 1024 * 1024;
+  const HEADER = 12;
   const slabs: ArrayBuffer[] = [];
-  const records = new Uint32Array((count + 1) * 4);
+  const words: Uint32Array[] = [];
+  const locations = new Uint32Array(count + 1);
   let slab = Buffer.allocUnsafeSlow(SLAB);
   let used = 0;
-  slabs.push(slab.buffer);
+  const open = () => {
+    slabs.push(slab.buffer);
+    words.push(new Uint32Array(slab.buffer, slab.byteOffset, SLAB / 4));
+  };
+  open();
   for (let i = 1; i <= count; i++) {
     const text = answerOf(benchKey(i), 'x'.repeat(100), i);
     const answer = Buffer.from(text);
-    if (used + answer.length > SLAB) {
+    const space = Math.ceil((HEADER + answer.length) / 8) * 8;
+    if (used + space > SLAB) {
       slab = Buffer.allocUnsafeSlow(SLAB);
-      slabs.push(slab.buffer);
+      open();
       used = 0;
     }
-    answer.copy(slab, used);
-    records.set([used, answer.length, slabs.length - 1, etagLength(text)], i * 4);
-    used += answer.length;
+    words[slabs.length - 1]!.set([i, answer.length, etagLength(text) << 24], used / 4);
+    answer.copy(slab, used + HEADER);
+    locations[i] = (((slabs.length - 1) << 19) | (used / 8)) >>> 0;
+    used += space;
   }
   return (key, res, headers) => {
     let i = 0;
     for (let c = key.length - 8; c < key.length; c++) i = i * 10 + key.charCodeAt(c) - 48;
     if (!(i >= 1 && i <= count)) i = 1;
-    const at = i * 4;
-    const buffer = slabs[records[at + 2]!]!;
-    const etagLength = records[at + 3]!;
-    res.writeHeader(headers, new Uint8Array(buffer, records[at]!, etagLength)).end(new Uint8Array(buffer, records[at]! + etagLength, records[at + 1]! - etagLength));
+    const location = locations[i]!;
+    const at = (location & 0x7ffff) * 8;
+    const header = words[location >>> 19]!;
+    const length = header[at / 4 + 1]!;
+    const etag = header[at / 4 + 2]! >>> 24;
+    const buffer = slabs[location >>> 19]!;
+    res.writeHeader(headers, new Uint8Array(buffer, at + HEADER, etag)).end(new Uint8Array(buffer, at + HEADER + etag, length - etag));
   };
 }
 

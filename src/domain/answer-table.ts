@@ -1,13 +1,17 @@
 /**
  * Every stored answer (see Answer in keyspace.ts: `"<revision>"{"key":…,"value":…}`) as UTF-8 bytes
- * in large slabs outside the JS heap, found by key through an open-addressing hash table of entry
- * ids. Per key this costs the answer's bytes plus about 35 bytes of typed arrays, where a Map of
- * strings cost a key string, a Map entry and a string header (about 90 bytes) and kept a million
- * long-lived strings for the garbage collector to trace. A read hands uWS views of the bytes: no
- * UTF-8 conversion per request. The key is not stored twice: it is read back from the answer's
- * `"key"` field. Laid out for a read's few cache misses: a slot holds the id with its key's hash, and
- * an entry's fields sit side by side (a GET of a random key among many touches one slot, one entry
- * and the answer's bytes). Pure: no I/O.
+ * in large slabs outside the JS heap, found by key through an open-addressing hash table. Per key
+ * this costs the answer's bytes plus about 35 bytes (a 12-byte header, alignment, a 4-byte location
+ * per entry id and the index's slots), where a Map of strings cost a key string, a Map entry and a
+ * string header (about 90 bytes) and kept a million long-lived strings for the garbage collector to
+ * trace. A read hands uWS views of the bytes: no UTF-8 conversion per request. The key is not stored
+ * twice: it is read back from the answer's `"key"` field.
+ *
+ * Laid out for a read's cache misses: a slot holds the answer's location with its key's hash, and
+ * the answer's header (entry id, length, key and ETag lengths) sits right before its bytes, so a GET
+ * of a random key among many touches one slot and the answer's own first bytes (locate, etagAt,
+ * bodyAt). Entry ids stay stable while answers move (a replaced answer is written elsewhere, and
+ * compaction moves the live ones): per id, `locations` says where its answer lies now. Pure: no I/O.
  */
 
 const SLAB_BYTES = 4 * 1024 * 1024;
@@ -16,25 +20,37 @@ const FNV_PRIME = 0x01000193;
 const KEY_FIELD_BYTES = '{"key":"'.length;
 /** A key of visible ASCII with no `"` or `\`: its JSON form is itself, one byte per character. */
 const PLAIN_KEY = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
-/** Per entry id, FIELDS words of `entries`: */
-const FIELDS = 4;
-const OFFSET = 0;
+/**
+ * A location: the slab's number << OFFSET_BITS | the header's byte offset / ALIGN. Slabs of up to
+ * 4 MiB (2^OFFSET_BITS × ALIGN) and 8,191 slab numbers, so that location + 1 fits 32 bits.
+ */
+const ALIGN = 8;
+const OFFSET_BITS = 19;
+const OFFSET_MASK = (1 << OFFSET_BITS) - 1;
+const MAX_SLABS = 2 ** (32 - OFFSET_BITS) - 1;
+/** An entry id without an answer. */
+const FREE = 0xffffffff;
+/** Before each answer, three 32-bit words: */
+const HEADER = 12;
+const ID = 0;
 const LENGTH = 1;
-/** Byte length of the key's JSON form (without quotes) << 1, | 1 when it holds an escape. */
-const KEY_INFO = 2;
-/** The slab's number | the ETag's length (`"<revision>"`) << 16. */
-const SLAB_ETAG = 3;
+/** Byte length of the key's JSON form (without quotes) << 1, | 1 when it holds an escape; | the ETag's length (`"<revision>"`) << ETAG_SHIFT. */
+const INFO = 2;
+const ETAG_SHIFT = 24;
+const KEY_INFO_MASK = (1 << ETAG_SHIFT) - 1;
 
 export class AnswerTable {
-  private entries = new Uint32Array(1024 * FIELDS);
+  /** Per entry id, the location of its answer (FREE: none). */
+  private locations = new Uint32Array(1024);
   private ids = 0;
   private readonly freeIds: number[] = [];
-  // The index: per slot, id + 1 (0: empty) then the key's hash; linear probing, deletion by backward shift.
+  // The index: per slot, location + 1 (0: empty) then the key's hash; linear probing, deletion by backward shift.
   private slots = new Int32Array(2048 * 2);
   private count = 0;
   // The arena.
   private readonly slabs: (Buffer | undefined)[] = [];
   private readonly buffers: (ArrayBuffer | undefined)[] = [];
+  private readonly words: (Uint32Array | undefined)[] = [];
   private readonly live: number[] = [];
   private readonly freeSlabs: number[] = [];
   private current = -1;
@@ -44,6 +60,7 @@ export class AnswerTable {
 
   /** `unit`: the size of a slab's unit; an answer over a quarter of it gets a slab of its own, freed as soon as it is replaced. */
   constructor(private readonly unit = SLAB_BYTES) {
+    if (unit > SLAB_BYTES || unit % ALIGN !== 0) throw new Error(`a slab unit is a multiple of ${ALIGN} bytes up to ${SLAB_BYTES}`);
     this.used = unit;
   }
 
@@ -51,7 +68,7 @@ export class AnswerTable {
     return this.count;
   }
 
-  /** Bytes held outside the JS heap, and how many of them belong to live answers. */
+  /** Bytes held outside the JS heap, and how many of them belong to live answers (with their headers). */
   get arena(): { bytes: number; live: number } {
     return { bytes: this.slabBytes, live: this.liveBytes };
   }
@@ -59,7 +76,16 @@ export class AnswerTable {
   /** The entry id stored under `key`, or -1. `hash`: hashKey(key), signed or not. */
   find(key: string, hash = hashKey(key)): number {
     const slot = this.slotOf(key, hash | 0);
-    return slot < 0 ? -1 : this.slots[slot]! - 1;
+    return slot < 0 ? -1 : this.idAt(this.locationIn(slot));
+  }
+
+  /**
+   * The location of the answer stored under `key`, for etagAt and bodyAt, or -1: the read path,
+   * which touches no per-id array. Valid until the table is next changed.
+   */
+  locate(key: string, hash = hashKey(key)): number {
+    const slot = this.slotOf(key, hash | 0);
+    return slot < 0 ? -1 : this.locationIn(slot);
   }
 
   /**
@@ -68,23 +94,22 @@ export class AnswerTable {
    */
   set(key: string, answer: string | Uint8Array): number {
     const hash = hashKey(key);
-    const found = this.find(key, hash);
-    if (found >= 0) {
-      // The new bytes first: releasing may compact the arena, which must not move the old ones.
-      const slab = this.slabAt(found);
-      const length = this.entries[found * FIELDS + LENGTH]!;
-      this.store(found, answer);
-      this.release(slab, length);
-      return found;
-    }
-    return this.add(key, answer, hash);
+    const slot = this.slotOf(key, hash);
+    if (slot < 0) return this.add(key, answer, hash);
+    const old = this.locationIn(slot);
+    const id = this.idAt(old);
+    const space = this.spaceAt(old);
+    // The new bytes first: releasing may compact the arena, which must not move the old ones.
+    this.slots[slot] = this.store(id, this.infoAt(old) & KEY_INFO_MASK, answer) + 1;
+    this.release(old >>> OFFSET_BITS, space);
+    return id;
   }
 
   /** `set` for a key known to be absent (a snapshot's keys are unique): no lookup first. */
   add(key: string, answer: string | Uint8Array, hash = hashKey(key)): number {
-    const id = this.claim(PLAIN_KEY.test(key) ? key.length << 1 : ((Buffer.byteLength(JSON.stringify(key)) - 2) << 1) | 1);
-    this.store(id, answer);
-    this.admit(id, hash);
+    const keyInfo = PLAIN_KEY.test(key) ? key.length << 1 : ((Buffer.byteLength(JSON.stringify(key)) - 2) << 1) | 1;
+    const id = this.claim();
+    this.admit(this.store(id, keyInfo, answer), hash);
     return id;
   }
 
@@ -94,9 +119,8 @@ export class AnswerTable {
    * string is made for the key.
    */
   addPlain(hash: number, keyLength: number, bytes: Uint8Array, start: number, end: number): number {
-    const id = this.claim(keyLength << 1);
-    this.storeBytes(id, bytes, start, end);
-    this.admit(id, hash);
+    const id = this.claim();
+    this.admit(this.storeBytes(id, keyLength << 1, bytes, start, end), hash);
     return id;
   }
 
@@ -107,9 +131,9 @@ export class AnswerTable {
     let size = this.slots.length;
     while (tooFull(entries, size)) size *= 2;
     if (size > this.slots.length) this.resize(size);
-    let capacity = this.entries.length;
-    while (capacity < entries * FIELDS) capacity *= 2;
-    if (capacity > this.entries.length) this.growEntries(capacity);
+    let capacity = this.locations.length;
+    while (capacity < entries) capacity *= 2;
+    if (capacity > this.locations.length) this.growLocations(capacity);
   }
 
   /**
@@ -117,11 +141,12 @@ export class AnswerTable {
    * >0); NaN when the stored key is not plain (its JSON form is not its bytes): compare strings then.
    */
   compareKeyBytes(id: number, bytes: Uint8Array, start: number, end: number): number {
-    const info = this.entries[id * FIELDS + KEY_INFO]!;
+    const location = this.locations[id]!;
+    const info = this.infoAt(location) & KEY_INFO_MASK;
     if (info & 1) return NaN;
     const length = info >>> 1;
-    const slab = this.slabs[this.slabAt(id)]!;
-    const from = this.keyStart(id);
+    const slab = this.slabs[location >>> OFFSET_BITS]!;
+    const from = this.keyStart(location);
     const n = Math.min(length, end - start);
     for (let i = 0; i < n; i++) {
       const d = slab[from + i]! - bytes[start + i]!;
@@ -133,11 +158,12 @@ export class AnswerTable {
   delete(key: string): boolean {
     const slot = this.slotOf(key, hashKey(key));
     if (slot < 0) return false;
-    const id = this.slots[slot]! - 1;
+    const location = this.locationIn(slot);
+    const id = this.idAt(location);
+    const space = this.spaceAt(location);
     this.unplace(slot);
-    const length = this.entries[id * FIELDS + LENGTH]!;
-    this.entries[id * FIELDS + LENGTH] = 0;
-    this.release(this.slabAt(id), length);
+    this.locations[id] = FREE;
+    this.release(location >>> OFFSET_BITS, space);
     this.freeIds.push(id);
     this.count--;
     return true;
@@ -145,30 +171,37 @@ export class AnswerTable {
 
   /** The key of an entry, read back from its answer. */
   keyAt(id: number): string {
-    const info = this.entries[id * FIELDS + KEY_INFO]!;
-    const start = this.keyStart(id);
-    const json = this.slabs[this.slabAt(id)]!.toString(info & 1 ? 'utf8' : 'latin1', start, start + (info >>> 1));
-    return info & 1 ? (JSON.parse(`"${json}"`) as string) : json;
+    return this.keyOf(this.locations[id]!);
   }
 
   answerAt(id: number): string {
-    const offset = this.entries[id * FIELDS + OFFSET]!;
-    return this.slabs[this.slabAt(id)]!.toString('utf8', offset, offset + this.entries[id * FIELDS + LENGTH]!);
+    const location = this.locations[id]!;
+    const start = byteOffset(location) + HEADER;
+    return this.slabs[location >>> OFFSET_BITS]!.toString('utf8', start, start + this.lengthAt(location));
   }
 
-  /** The ETag at the head of the answer (`"<revision>"`), as a view of the stored bytes. */
+  /** The ETag at the head of id's answer (`"<revision>"`), as a view of the stored bytes. */
   etagBytes(id: number): Uint8Array {
-    const at = id * FIELDS;
-    const slabEtag = this.entries[at + SLAB_ETAG]!;
-    return new Uint8Array(this.buffers[slabEtag & 0xffff]!, this.entries[at + OFFSET]!, slabEtag >>> 16);
+    return this.etagAt(this.locations[id]!);
   }
 
-  /** The JSON body that follows the ETag, as a view of the stored bytes. */
+  /** The JSON body that follows the ETag in id's answer, as a view of the stored bytes. */
   bodyBytes(id: number): Uint8Array {
-    const at = id * FIELDS;
-    const slabEtag = this.entries[at + SLAB_ETAG]!;
-    const etag = slabEtag >>> 16;
-    return new Uint8Array(this.buffers[slabEtag & 0xffff]!, this.entries[at + OFFSET]! + etag, this.entries[at + LENGTH]! - etag);
+    return this.bodyAt(this.locations[id]!);
+  }
+
+  /** The ETag of the answer at `location` (see locate), as a view of the stored bytes. */
+  etagAt(location: number): Uint8Array {
+    return new Uint8Array(this.buffers[location >>> OFFSET_BITS]!, byteOffset(location) + HEADER, this.infoAt(location) >>> ETAG_SHIFT);
+  }
+
+  /** The JSON body of the answer at `location` (see locate), as a view of the stored bytes. */
+  bodyAt(location: number): Uint8Array {
+    const slab = location >>> OFFSET_BITS;
+    const words = this.words[slab]!;
+    const word = byteOffset(location) >>> 2;
+    const etag = words[word + INFO]! >>> ETAG_SHIFT;
+    return new Uint8Array(this.buffers[slab]!, byteOffset(location) + HEADER + etag, words[word + LENGTH]! - etag);
   }
 
   /** The slot holding `key`, or -1. */
@@ -178,64 +211,91 @@ export class AnswerTable {
     for (let i = hash & mask; ; i = (i + 1) & mask) {
       const slot = slots[i * 2]!;
       if (slot === 0) return -1;
-      if (slots[i * 2 + 1] === hash && this.keyEquals(slot - 1, key)) return i * 2;
+      if (slots[i * 2 + 1] === hash && this.keyEquals((slot - 1) >>> 0, key)) return i * 2;
     }
   }
 
-  private slabAt(id: number): number {
-    return this.entries[id * FIELDS + SLAB_ETAG]! & 0xffff;
+  /** The location held by the slot whose first word is `slot`. */
+  private locationIn(slot: number): number {
+    return (this.slots[slot]! - 1) >>> 0;
+  }
+
+  private headerWord(location: number, field: number): number {
+    return this.words[location >>> OFFSET_BITS]![(byteOffset(location) >>> 2) + field]!;
+  }
+
+  private idAt(location: number): number {
+    return this.headerWord(location, ID);
+  }
+
+  private lengthAt(location: number): number {
+    return this.headerWord(location, LENGTH);
+  }
+
+  private infoAt(location: number): number {
+    return this.headerWord(location, INFO);
+  }
+
+  /** The bytes the answer at `location` takes in its slab, header and alignment included. */
+  private spaceAt(location: number): number {
+    return spaceFor(this.lengthAt(location));
   }
 
   /** Where the key's JSON form starts in the stored answer, after `"<revision>"{"key":"`. */
-  private keyStart(id: number): number {
-    return this.entries[id * FIELDS + OFFSET]! + (this.entries[id * FIELDS + SLAB_ETAG]! >>> 16) + KEY_FIELD_BYTES;
+  private keyStart(location: number): number {
+    return byteOffset(location) + HEADER + (this.infoAt(location) >>> ETAG_SHIFT) + KEY_FIELD_BYTES;
+  }
+
+  private keyOf(location: number): string {
+    const info = this.infoAt(location) & KEY_INFO_MASK;
+    const start = this.keyStart(location);
+    const json = this.slabs[location >>> OFFSET_BITS]!.toString(info & 1 ? 'utf8' : 'latin1', start, start + (info >>> 1));
+    return info & 1 ? (JSON.parse(`"${json}"`) as string) : json;
   }
 
   /** Compares without decoding: a plain stored key against the key's characters, one byte each. */
-  private keyEquals(id: number, key: string): boolean {
-    const info = this.entries[id * FIELDS + KEY_INFO]!;
+  private keyEquals(location: number, key: string): boolean {
+    const info = this.infoAt(location) & KEY_INFO_MASK;
     const length = info >>> 1;
-    if (info & 1 || length !== key.length) return length >= key.length && this.keyAt(id) === key;
-    const slab = this.slabs[this.slabAt(id)]!;
-    const start = this.keyStart(id);
+    if (info & 1 || length !== key.length) return length >= key.length && this.keyOf(location) === key;
+    const slab = this.slabs[location >>> OFFSET_BITS]!;
+    const start = this.keyStart(location);
     for (let i = 0; i < length; i++) {
       const c = key.charCodeAt(i);
-      if (c >= 0x80) return this.keyAt(id) === key;
+      if (c >= 0x80) return this.keyOf(location) === key;
       if (slab[start + i] !== c) return false;
     }
     return true;
   }
 
-  /** A free entry id, its key's KEY_INFO recorded. */
-  private claim(keyInfo: number): number {
-    let id = this.freeIds.pop();
-    if (id === undefined) {
-      if (this.ids * FIELDS === this.entries.length) this.growEntries(this.entries.length * 2);
-      id = this.ids++;
-    }
-    this.entries[id * FIELDS + KEY_INFO] = keyInfo;
-    return id;
+  /** A free entry id. */
+  private claim(): number {
+    const id = this.freeIds.pop();
+    if (id !== undefined) return id;
+    if (this.ids === this.locations.length) this.growLocations(this.locations.length * 2);
+    return this.ids++;
   }
 
-  /** Counts a new entry and puts it in the index, growing the index first when it is too full. */
-  private admit(id: number, hash: number): void {
+  /** Counts a new entry and puts its answer's location in the index, growing the index first when it is too full. */
+  private admit(location: number, hash: number): void {
     this.count++;
     if (tooFull(this.count, this.slots.length)) this.resize(this.slots.length * 2);
-    this.place(id, hash);
+    this.place(location + 1, hash);
   }
 
-  private growEntries(capacity: number): void {
-    const entries = new Uint32Array(capacity);
-    entries.set(this.entries);
-    this.entries = entries;
+  private growLocations(capacity: number): void {
+    const locations = new Uint32Array(capacity);
+    locations.set(this.locations);
+    this.locations = locations;
   }
 
-  private place(id: number, hash: number): void {
+  /** `reference`: a slot's first word, location + 1. */
+  private place(reference: number, hash: number): void {
     const slots = this.slots;
     const mask = (slots.length >>> 1) - 1;
     let i = hash & mask;
     while (slots[i * 2] !== 0) i = (i + 1) & mask;
-    slots[i * 2] = id + 1;
+    slots[i * 2] = reference;
     slots[i * 2 + 1] = hash;
   }
 
@@ -260,65 +320,64 @@ export class AnswerTable {
   private resize(size: number): void {
     const old = this.slots;
     this.slots = new Int32Array(size);
-    for (let i = 0; i < old.length; i += 2) if (old[i] !== 0) this.place(old[i]! - 1, old[i + 1]!);
+    for (let i = 0; i < old.length; i += 2) if (old[i] !== 0) this.place(old[i]!, old[i + 1]!);
   }
 
-  private store(id: number, answer: string | Uint8Array): void {
-    if (typeof answer !== 'string') {
-      this.storeBytes(id, answer, 0, answer.length);
-      return;
-    }
+  /** Writes id's answer to new room and returns its location. */
+  private store(id: number, keyInfo: number, answer: string | Uint8Array): number {
+    if (typeof answer !== 'string') return this.storeBytes(id, keyInfo, answer, 0, answer.length);
     const length = Buffer.byteLength(answer);
-    const slab = this.allocate(length);
-    const offset = this.offsetOfNewest(slab, length);
-    this.slabs[slab]!.write(answer, offset, length, 'utf8');
-    this.placed(id, slab, offset, length);
+    const location = this.allocate(spaceFor(length));
+    this.slabs[location >>> OFFSET_BITS]!.write(answer, byteOffset(location) + HEADER, length, 'utf8');
+    return this.placed(id, keyInfo, location, length);
   }
 
-  private storeBytes(id: number, answer: Uint8Array, start: number, end: number): void {
+  private storeBytes(id: number, keyInfo: number, answer: Uint8Array, start: number, end: number): number {
     const length = end - start;
-    const slab = this.allocate(length);
-    const offset = this.offsetOfNewest(slab, length);
+    const location = this.allocate(spaceFor(length));
     // A plain view: a Buffer's subarray costs a FastBuffer construction per entry.
-    this.slabs[slab]!.set(new Uint8Array(answer.buffer, answer.byteOffset + start, length), offset);
-    this.placed(id, slab, offset, length);
+    this.slabs[location >>> OFFSET_BITS]!.set(new Uint8Array(answer.buffer, answer.byteOffset + start, length), byteOffset(location) + HEADER);
+    return this.placed(id, keyInfo, location, length);
   }
 
-  /** Records where id's answer now lies, and the length of the ETag at its head. */
-  private placed(id: number, slab: number, offset: number, length: number): void {
+  /** Writes the header of the answer just stored at `location`, and records it as id's. */
+  private placed(id: number, keyInfo: number, location: number, length: number): number {
+    if (keyInfo > KEY_INFO_MASK) throw new Error('a key too long for the answer table');
+    const slab = location >>> OFFSET_BITS;
     const bytes = this.slabs[slab]!;
-    let end = offset + 1;
+    const start = byteOffset(location) + HEADER;
+    let end = start + 1;
     while (bytes[end] !== 0x22) end++;
-    const at = id * FIELDS;
-    this.entries[at + OFFSET] = offset;
-    this.entries[at + LENGTH] = length;
-    this.entries[at + SLAB_ETAG] = slab | ((end + 1 - offset) << 16);
+    const words = this.words[slab]!;
+    const word = byteOffset(location) >>> 2;
+    words[word + ID] = id;
+    words[word + LENGTH] = length;
+    words[word + INFO] = keyInfo | ((end + 1 - start) << ETAG_SHIFT);
+    this.locations[id] = location;
+    return location;
   }
 
-  private allocate(length: number): number {
-    this.liveBytes += length;
-    if (length > this.unit / 4) {
-      const slab = this.newSlab(length);
-      this.live[slab] = length;
-      return slab;
+  /** Room for `space` bytes (a multiple of ALIGN): its location. */
+  private allocate(space: number): number {
+    this.liveBytes += space;
+    if (space > this.unit / 4) {
+      const slab = this.newSlab(space);
+      this.live[slab] = space;
+      return locationOf(slab, 0);
     }
-    if (this.used + length > this.unit) {
+    if (this.used + space > this.unit) {
       this.current = this.newSlab(this.unit);
       this.used = 0;
     }
-    this.used += length;
-    this.live[this.current] = this.live[this.current]! + length;
-    return this.current;
+    const offset = this.used;
+    this.used += space;
+    this.live[this.current] = this.live[this.current]! + space;
+    return locationOf(this.current, offset);
   }
 
-  /** Where the bytes that `allocate` just made room for start. */
-  private offsetOfNewest(slab: number, length: number): number {
-    return slab === this.current ? this.used - length : 0;
-  }
-
-  private release(slab: number, length: number): void {
-    this.liveBytes -= length;
-    this.live[slab] = this.live[slab]! - length;
+  private release(slab: number, space: number): void {
+    this.liveBytes -= space;
+    this.live[slab] = this.live[slab]! - space;
     if (this.live[slab] === 0 && slab !== this.current) this.dropSlab(slab);
     else if (this.slabBytes - this.liveBytes > Math.max(2 * this.unit, this.slabBytes / 3)) this.compact();
   }
@@ -337,29 +396,39 @@ export class AnswerTable {
     }
     if (victims.size === 0) return;
     for (let id = 0; id < this.ids; id++) {
-      const at = id * FIELDS;
-      const from = this.slabAt(id);
-      const length = this.entries[at + LENGTH]!;
-      if (length === 0 || !victims.has(from)) continue;
-      const source = this.slabs[from]!;
-      const start = this.entries[at + OFFSET]!;
-      this.liveBytes -= length;
-      this.live[from] = this.live[from]! - length;
-      const slab = this.allocate(length);
-      const offset = this.offsetOfNewest(slab, length);
-      source.copy(this.slabs[slab]!, offset, start, start + length);
-      this.entries[at + OFFSET] = offset;
-      this.entries[at + SLAB_ETAG] = slab | (this.entries[at + SLAB_ETAG]! & 0xffff0000);
+      const from = this.locations[id]!;
+      if (from === FREE || !victims.has(from >>> OFFSET_BITS)) continue;
+      const space = this.spaceAt(from);
+      this.liveBytes -= space;
+      this.live[from >>> OFFSET_BITS] = this.live[from >>> OFFSET_BITS]! - space;
+      const to = this.allocate(space);
+      this.slabs[from >>> OFFSET_BITS]!.copy(this.slabs[to >>> OFFSET_BITS]!, byteOffset(to), byteOffset(from), byteOffset(from) + space);
+      this.locations[id] = to;
+      this.repoint(from, to);
     }
     for (const slab of victims) this.dropSlab(slab);
   }
 
+  /** Points the slot that holds `from` at `to`, where the same answer now lies. */
+  private repoint(from: number, to: number): void {
+    const info = this.infoAt(to) & KEY_INFO_MASK;
+    const start = this.keyStart(to);
+    const hash = info & 1 ? hashKey(this.keyOf(to)) : plainKeyHash(this.slabs[to >>> OFFSET_BITS]!, start, start + (info >>> 1));
+    const slots = this.slots;
+    const mask = (slots.length >>> 1) - 1;
+    const reference = (from + 1) | 0;
+    let i = hash & mask;
+    while (slots[i * 2] !== reference) i = (i + 1) & mask;
+    slots[i * 2] = to + 1;
+  }
+
   private newSlab(bytes: number): number {
     const slab = this.freeSlabs.length > 0 ? this.freeSlabs.pop()! : this.slabs.length;
-    if (slab > 0xffff) throw new Error('the answer arena ran out of slab numbers');
+    if (slab >= MAX_SLABS) throw new Error('the answer arena ran out of slab numbers');
     const buffer = Buffer.allocUnsafeSlow(bytes);
     this.slabs[slab] = buffer;
     this.buffers[slab] = buffer.buffer as ArrayBuffer;
+    this.words[slab] = new Uint32Array(buffer.buffer, buffer.byteOffset, bytes >>> 2);
     this.live[slab] = 0;
     this.slabBytes += bytes;
     return slab;
@@ -369,9 +438,23 @@ export class AnswerTable {
     this.slabBytes -= this.slabs[slab]!.length;
     this.slabs[slab] = undefined;
     this.buffers[slab] = undefined;
+    this.words[slab] = undefined;
     this.live[slab] = 0;
     this.freeSlabs.push(slab);
   }
+}
+
+function locationOf(slab: number, offset: number): number {
+  return ((slab << OFFSET_BITS) | (offset / ALIGN)) >>> 0;
+}
+
+function byteOffset(location: number): number {
+  return (location & OFFSET_MASK) * ALIGN;
+}
+
+/** The bytes an answer of `length` takes in a slab: its header, itself, and padding to ALIGN. */
+function spaceFor(length: number): number {
+  return Math.ceil((HEADER + length) / ALIGN) * ALIGN;
 }
 
 /**

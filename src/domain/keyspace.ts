@@ -106,17 +106,20 @@ export class Keyspace {
     return revision;
   }
 
-  /** The entry stored under `key` for etagBytes/bodyBytes, or -1: a read without decoding anything. `hash`: hashKey(key), if known. */
-  find(key: string, hash?: number): number {
-    return this.table.find(key, hash);
+  /**
+   * Where the answer stored under `key` lies, for etagAt/bodyAt, or -1: a read without decoding
+   * anything, valid until the keyspace next changes. `hash`: hashKey(key), if known.
+   */
+  locate(key: string, hash?: number): number {
+    return this.table.locate(key, hash);
   }
 
-  etagBytes(entry: number): Uint8Array {
-    return this.table.etagBytes(entry);
+  etagAt(location: number): Uint8Array {
+    return this.table.etagAt(location);
   }
 
-  bodyBytes(entry: number): Uint8Array {
-    return this.table.bodyBytes(entry);
+  bodyAt(location: number): Uint8Array {
+    return this.table.bodyAt(location);
   }
 
   /** Applies revision r only right after r-1; older is a duplicate, newer a gap to fill first. */

@@ -59,11 +59,11 @@ export function readFromMemory(deps: ValuesDeps, res: HttpResponse, req: HttpReq
   // Without '%' decoding changes nothing; a raw U+FFFD stands for an invalid byte (parseKey refuses it).
   const hash = hashKeyWithout(raw, PERCENT, REPLACEMENT);
   if (hash < 0) return false;
-  const entry = deps.keyspace.find(raw, hash);
+  const location = deps.keyspace.locate(raw, hash);
   // A stored key passed parseKey when written; only its length limit may have been lowered since.
-  if (entry < 0 || (raw.length * 3 > deps.config.maxKeyBytes && Buffer.byteLength(raw) > deps.config.maxKeyBytes)) return false;
+  if (location < 0 || (raw.length * 3 > deps.config.maxKeyBytes && Buffer.byteLength(raw) > deps.config.maxKeyBytes)) return false;
   if (req.getHeader(IF_NONE_MATCH) !== '') return false;
-  replyNow(res, deps.readHeaders.at(deps.keyspace.revision), deps.keyspace.etagBytes(entry), deps.keyspace.bodyBytes(entry));
+  replyNow(res, deps.readHeaders.at(deps.keyspace.revision), deps.keyspace.etagAt(location), deps.keyspace.bodyAt(location));
   return true;
 }
 
