@@ -21,13 +21,16 @@ const KEY_FIELD_BYTES = '{"key":"'.length;
 /** A key of visible ASCII with no `"` or `\`: its JSON form is itself, one byte per character. */
 const PLAIN_KEY = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 /**
- * A location: the slab's number << OFFSET_BITS | the header's byte offset / ALIGN. Slabs of up to
- * 4 MiB (2^OFFSET_BITS × ALIGN) and 8,191 slab numbers, so that location + 1 fits 32 bits.
+ * A location, 32 bits: in a shared slab, the slab's number << OFFSET_BITS | the header's byte
+ * offset / ALIGN (shared slabs of up to 4 MiB, 2^OFFSET_BITS × ALIGN, and SHARED_SLABS of them: 16
+ * GiB of answers); for an answer in a slab of its own, BIG + that slab's number among such slabs
+ * (as many as there are answers). Slab numbers from SHARED_SLABS on are the own slabs'.
  */
 const ALIGN = 8;
 const OFFSET_BITS = 19;
 const OFFSET_MASK = (1 << OFFSET_BITS) - 1;
-const MAX_SLABS = 2 ** (32 - OFFSET_BITS) - 1;
+const SHARED_SLABS = 2 ** (31 - OFFSET_BITS);
+const BIG = 2 ** 31;
 /** An entry id without an answer. */
 const FREE = 0xffffffff;
 /** Before each answer, three 32-bit words: */
@@ -48,11 +51,14 @@ export class AnswerTable {
   private slots = new Int32Array(2048 * 2);
   private count = 0;
   // The arena.
-  private readonly slabs: (Buffer | undefined)[] = [];
-  private readonly buffers: (ArrayBuffer | undefined)[] = [];
-  private readonly words: (Uint32Array | undefined)[] = [];
-  private readonly live: number[] = [];
-  private readonly freeSlabs: number[] = [];
+  // Per slab number; filled up to SHARED_SLABS, so that the own slabs' numbers follow without a hole.
+  private readonly slabs: (Buffer | undefined)[] = new Array<undefined>(SHARED_SLABS).fill(undefined);
+  private readonly buffers: (ArrayBuffer | undefined)[] = new Array<undefined>(SHARED_SLABS).fill(undefined);
+  private readonly words: (Uint32Array | undefined)[] = new Array<undefined>(SHARED_SLABS).fill(undefined);
+  private readonly live: number[] = new Array<number>(SHARED_SLABS).fill(0);
+  private sharedSlabs = 0;
+  private readonly freeShared: number[] = [];
+  private readonly freeOwn: number[] = [];
   private current = -1;
   private used: number;
   private slabBytes = 0;
@@ -101,7 +107,7 @@ export class AnswerTable {
     const space = this.spaceAt(old);
     // The new bytes first: releasing may compact the arena, which must not move the old ones.
     this.slots[slot] = this.store(id, this.infoAt(old) & KEY_INFO_MASK, answer) + 1;
-    this.release(old >>> OFFSET_BITS, space);
+    this.release(slabOf(old), space);
     return id;
   }
 
@@ -145,7 +151,7 @@ export class AnswerTable {
     const info = this.infoAt(location) & KEY_INFO_MASK;
     if (info & 1) return NaN;
     const length = info >>> 1;
-    const slab = this.slabs[location >>> OFFSET_BITS]!;
+    const slab = this.slabs[slabOf(location)]!;
     const from = this.keyStart(location);
     const n = Math.min(length, end - start);
     for (let i = 0; i < n; i++) {
@@ -163,7 +169,7 @@ export class AnswerTable {
     const space = this.spaceAt(location);
     this.unplace(slot);
     this.locations[id] = FREE;
-    this.release(location >>> OFFSET_BITS, space);
+    this.release(slabOf(location), space);
     this.freeIds.push(id);
     this.count--;
     return true;
@@ -177,7 +183,7 @@ export class AnswerTable {
   answerAt(id: number): string {
     const location = this.locations[id]!;
     const start = byteOffset(location) + HEADER;
-    return this.slabs[location >>> OFFSET_BITS]!.toString('utf8', start, start + this.lengthAt(location));
+    return this.slabs[slabOf(location)]!.toString('utf8', start, start + this.lengthAt(location));
   }
 
   /** The ETag at the head of id's answer (`"<revision>"`), as a view of the stored bytes. */
@@ -192,12 +198,12 @@ export class AnswerTable {
 
   /** The ETag of the answer at `location` (see locate), as a view of the stored bytes. */
   etagAt(location: number): Uint8Array {
-    return new Uint8Array(this.buffers[location >>> OFFSET_BITS]!, byteOffset(location) + HEADER, this.infoAt(location) >>> ETAG_SHIFT);
+    return new Uint8Array(this.buffers[slabOf(location)]!, byteOffset(location) + HEADER, this.infoAt(location) >>> ETAG_SHIFT);
   }
 
   /** The JSON body of the answer at `location` (see locate), as a view of the stored bytes. */
   bodyAt(location: number): Uint8Array {
-    const slab = location >>> OFFSET_BITS;
+    const slab = slabOf(location);
     const words = this.words[slab]!;
     const word = byteOffset(location) >>> 2;
     const etag = words[word + INFO]! >>> ETAG_SHIFT;
@@ -221,7 +227,7 @@ export class AnswerTable {
   }
 
   private headerWord(location: number, field: number): number {
-    return this.words[location >>> OFFSET_BITS]![(byteOffset(location) >>> 2) + field]!;
+    return this.words[slabOf(location)]![(byteOffset(location) >>> 2) + field]!;
   }
 
   private idAt(location: number): number {
@@ -249,7 +255,7 @@ export class AnswerTable {
   private keyOf(location: number): string {
     const info = this.infoAt(location) & KEY_INFO_MASK;
     const start = this.keyStart(location);
-    const json = this.slabs[location >>> OFFSET_BITS]!.toString(info & 1 ? 'utf8' : 'latin1', start, start + (info >>> 1));
+    const json = this.slabs[slabOf(location)]!.toString(info & 1 ? 'utf8' : 'latin1', start, start + (info >>> 1));
     return info & 1 ? (JSON.parse(`"${json}"`) as string) : json;
   }
 
@@ -258,7 +264,7 @@ export class AnswerTable {
     const info = this.infoAt(location) & KEY_INFO_MASK;
     const length = info >>> 1;
     if (info & 1 || length !== key.length) return length >= key.length && this.keyOf(location) === key;
-    const slab = this.slabs[location >>> OFFSET_BITS]!;
+    const slab = this.slabs[slabOf(location)]!;
     const start = this.keyStart(location);
     for (let i = 0; i < length; i++) {
       const c = key.charCodeAt(i);
@@ -328,7 +334,7 @@ export class AnswerTable {
     if (typeof answer !== 'string') return this.storeBytes(id, keyInfo, answer, 0, answer.length);
     const length = Buffer.byteLength(answer);
     const location = this.allocate(spaceFor(length));
-    this.slabs[location >>> OFFSET_BITS]!.write(answer, byteOffset(location) + HEADER, length, 'utf8');
+    this.slabs[slabOf(location)]!.write(answer, byteOffset(location) + HEADER, length, 'utf8');
     return this.placed(id, keyInfo, location, length);
   }
 
@@ -336,14 +342,14 @@ export class AnswerTable {
     const length = end - start;
     const location = this.allocate(spaceFor(length));
     // A plain view: a Buffer's subarray costs a FastBuffer construction per entry.
-    this.slabs[location >>> OFFSET_BITS]!.set(new Uint8Array(answer.buffer, answer.byteOffset + start, length), byteOffset(location) + HEADER);
+    this.slabs[slabOf(location)]!.set(new Uint8Array(answer.buffer, answer.byteOffset + start, length), byteOffset(location) + HEADER);
     return this.placed(id, keyInfo, location, length);
   }
 
   /** Writes the header of the answer just stored at `location`, and records it as id's. */
   private placed(id: number, keyInfo: number, location: number, length: number): number {
     if (keyInfo > KEY_INFO_MASK) throw new Error('a key too long for the answer table');
-    const slab = location >>> OFFSET_BITS;
+    const slab = slabOf(location);
     const bytes = this.slabs[slab]!;
     const start = byteOffset(location) + HEADER;
     let end = start + 1;
@@ -361,12 +367,12 @@ export class AnswerTable {
   private allocate(space: number): number {
     this.liveBytes += space;
     if (space > this.unit / 4) {
-      const slab = this.newSlab(space);
+      const slab = this.newSlab(space, true);
       this.live[slab] = space;
       return locationOf(slab, 0);
     }
     if (this.used + space > this.unit) {
-      this.current = this.newSlab(this.unit);
+      this.current = this.newSlab(this.unit, false);
       this.used = 0;
     }
     const offset = this.used;
@@ -390,19 +396,19 @@ export class AnswerTable {
    */
   private compact(): void {
     const victims = new Set<number>();
-    for (let slab = 0; slab < this.slabs.length; slab++) {
+    for (let slab = 0; slab < this.sharedSlabs; slab++) {
       const buffer = this.slabs[slab];
-      if (buffer && slab !== this.current && buffer.length === this.unit && this.live[slab]! * 3 < this.unit * 2) victims.add(slab);
+      if (buffer && slab !== this.current && this.live[slab]! * 3 < this.unit * 2) victims.add(slab);
     }
     if (victims.size === 0) return;
     for (let id = 0; id < this.ids; id++) {
       const from = this.locations[id]!;
-      if (from === FREE || !victims.has(from >>> OFFSET_BITS)) continue;
+      if (from === FREE || !victims.has(slabOf(from))) continue;
       const space = this.spaceAt(from);
       this.liveBytes -= space;
-      this.live[from >>> OFFSET_BITS] = this.live[from >>> OFFSET_BITS]! - space;
+      this.live[slabOf(from)] = this.live[slabOf(from)]! - space;
       const to = this.allocate(space);
-      this.slabs[from >>> OFFSET_BITS]!.copy(this.slabs[to >>> OFFSET_BITS]!, byteOffset(to), byteOffset(from), byteOffset(from) + space);
+      this.slabs[slabOf(from)]!.copy(this.slabs[slabOf(to)]!, byteOffset(to), byteOffset(from), byteOffset(from) + space);
       this.locations[id] = to;
       this.repoint(from, to);
     }
@@ -413,7 +419,7 @@ export class AnswerTable {
   private repoint(from: number, to: number): void {
     const info = this.infoAt(to) & KEY_INFO_MASK;
     const start = this.keyStart(to);
-    const hash = info & 1 ? hashKey(this.keyOf(to)) : plainKeyHash(this.slabs[to >>> OFFSET_BITS]!, start, start + (info >>> 1));
+    const hash = info & 1 ? hashKey(this.keyOf(to)) : plainKeyHash(this.slabs[slabOf(to)]!, start, start + (info >>> 1));
     const slots = this.slots;
     const mask = (slots.length >>> 1) - 1;
     const reference = (from + 1) | 0;
@@ -422,9 +428,11 @@ export class AnswerTable {
     slots[i * 2] = to + 1;
   }
 
-  private newSlab(bytes: number): number {
-    const slab = this.freeSlabs.length > 0 ? this.freeSlabs.pop()! : this.slabs.length;
-    if (slab >= MAX_SLABS) throw new Error('the answer arena ran out of slab numbers');
+  /** `own`: for one answer (numbered from SHARED_SLABS on), else a shared one. */
+  private newSlab(bytes: number, own: boolean): number {
+    const slab = own ? (this.freeOwn.pop() ?? this.slabs.length) : (this.freeShared.pop() ?? this.sharedSlabs++);
+    if (slab >= SHARED_SLABS + BIG - 1) throw new Error('the answer arena ran out of slab numbers');
+    if (!own && slab >= SHARED_SLABS) throw new Error('the answer arena is full: 16 GiB of answers in shared slabs');
     const buffer = Buffer.allocUnsafeSlow(bytes);
     this.slabs[slab] = buffer;
     this.buffers[slab] = buffer.buffer as ArrayBuffer;
@@ -440,16 +448,20 @@ export class AnswerTable {
     this.buffers[slab] = undefined;
     this.words[slab] = undefined;
     this.live[slab] = 0;
-    this.freeSlabs.push(slab);
+    (slab < SHARED_SLABS ? this.freeShared : this.freeOwn).push(slab);
   }
 }
 
 function locationOf(slab: number, offset: number): number {
-  return ((slab << OFFSET_BITS) | (offset / ALIGN)) >>> 0;
+  return slab < SHARED_SLABS ? (slab << OFFSET_BITS) | (offset / ALIGN) : BIG + (slab - SHARED_SLABS);
+}
+
+function slabOf(location: number): number {
+  return location < BIG ? location >>> OFFSET_BITS : SHARED_SLABS + (location - BIG);
 }
 
 function byteOffset(location: number): number {
-  return (location & OFFSET_MASK) * ALIGN;
+  return location < BIG ? (location & OFFSET_MASK) * ALIGN : 0;
 }
 
 /** The bytes an answer of `length` takes in a slab: its header, itself, and padding to ALIGN. */

@@ -87,6 +87,21 @@ describe('AnswerTable', () => {
     assert.ok(table.arena.bytes < 100_000, `arena ${table.arena.bytes} after the large answer was replaced`);
     assert.equal(table.answerAt(table.find('big')), answerOf('big', 'small', 2));
   });
+  test('answers in slabs of their own are not limited by the shared slabs: 10,000 of them, then replaced', () => {
+    // Answers over a quarter of the 16 KiB unit get a slab each; a location numbers them apart from the shared slabs.
+    const table = new AnswerTable(16 * 1024);
+    const count = 10_000;
+    for (let i = 0; i < count; i++) table.set(`big${i}`, answerOf(`big${i}`, String(i % 10).repeat(5000), i + 1));
+    assert.equal(table.size, count);
+    for (let i = 0; i < count; i += 997) {
+      const answer = answerOf(`big${i}`, String(i % 10).repeat(5000), i + 1);
+      assert.equal(table.answerAt(table.find(`big${i}`)), answer);
+      assert.equal(Buffer.from(table.bodyAt(table.locate(`big${i}`))).toString(), answer.slice(etagLength(answer)));
+    }
+    for (let i = 0; i < count; i++) table.set(`big${i}`, answerOf(`big${i}`, 'small', count + i + 1));
+    assert.ok(table.arena.bytes < 1024 * 1024, `arena ${table.arena.bytes} bytes after every large answer was replaced`);
+    assert.equal(table.answerAt(table.find('big9999')), answerOf('big9999', 'small', 2 * count));
+  });
 });
 
 describe('AnswerTable, a snapshot loaded as bytes', () => {
