@@ -113,7 +113,7 @@ export class AnswerTable {
 
   /** `set` for a key known to be absent (a snapshot's keys are unique): no lookup first. */
   add(key: string, answer: string | Uint8Array, hash = hashKey(key)): number {
-    const keyInfo = PLAIN_KEY.test(key) ? key.length << 1 : ((Buffer.byteLength(JSON.stringify(key)) - 2) << 1) | 1;
+    const keyInfo = checkedKeyInfo(PLAIN_KEY.test(key) ? key.length << 1 : ((Buffer.byteLength(JSON.stringify(key)) - 2) << 1) | 1);
     const id = this.claim();
     this.admit(this.store(id, keyInfo, answer), hash);
     return id;
@@ -125,8 +125,9 @@ export class AnswerTable {
    * string is made for the key.
    */
   addPlain(hash: number, keyLength: number, bytes: Uint8Array, start: number, end: number): number {
+    const keyInfo = checkedKeyInfo(keyLength << 1);
     const id = this.claim();
-    this.admit(this.storeBytes(id, keyLength << 1, bytes, start, end), hash);
+    this.admit(this.storeBytes(id, keyInfo, bytes, start, end), hash);
     return id;
   }
 
@@ -184,16 +185,6 @@ export class AnswerTable {
     const location = this.locations[id]!;
     const start = byteOffset(location) + HEADER;
     return this.slabs[slabOf(location)]!.toString('utf8', start, start + this.lengthAt(location));
-  }
-
-  /** The ETag at the head of id's answer (`"<revision>"`), as a view of the stored bytes. */
-  etagBytes(id: number): Uint8Array {
-    return this.etagAt(this.locations[id]!);
-  }
-
-  /** The JSON body that follows the ETag in id's answer, as a view of the stored bytes. */
-  bodyBytes(id: number): Uint8Array {
-    return this.bodyAt(this.locations[id]!);
   }
 
   /** The ETag of the answer at `location` (see locate), as a view of the stored bytes. */
@@ -348,7 +339,6 @@ export class AnswerTable {
 
   /** Writes the header of the answer just stored at `location`, and records it as id's. */
   private placed(id: number, keyInfo: number, location: number, length: number): number {
-    if (keyInfo > KEY_INFO_MASK) throw new Error('a key too long for the answer table');
     const slab = slabOf(location);
     const bytes = this.slabs[slab]!;
     const start = byteOffset(location) + HEADER;
@@ -403,12 +393,13 @@ export class AnswerTable {
     if (victims.size === 0) return;
     for (let id = 0; id < this.ids; id++) {
       const from = this.locations[id]!;
-      if (from === FREE || !victims.has(slabOf(from))) continue;
+      const source = slabOf(from);
+      if (from === FREE || !victims.has(source)) continue;
       const space = this.spaceAt(from);
       this.liveBytes -= space;
-      this.live[slabOf(from)] = this.live[slabOf(from)]! - space;
+      this.live[source] = this.live[source]! - space;
       const to = this.allocate(space);
-      this.slabs[slabOf(from)]!.copy(this.slabs[slabOf(to)]!, byteOffset(to), byteOffset(from), byteOffset(from) + space);
+      this.slabs[source]!.copy(this.slabs[slabOf(to)]!, byteOffset(to), byteOffset(from), byteOffset(from) + space);
       this.locations[id] = to;
       this.repoint(from, to);
     }
@@ -462,6 +453,12 @@ function slabOf(location: number): number {
 
 function byteOffset(location: number): number {
   return location < BIG ? (location & OFFSET_MASK) * ALIGN : 0;
+}
+
+/** `keyInfo` (see INFO), refused before anything is stored when it does not fit beside the ETag's length. */
+function checkedKeyInfo(keyInfo: number): number {
+  if (keyInfo > KEY_INFO_MASK) throw new Error('a key too long for the answer table');
+  return keyInfo;
 }
 
 /** The bytes an answer of `length` takes in a slab: its header, itself, and padding to ALIGN. */

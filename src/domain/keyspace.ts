@@ -98,9 +98,9 @@ export class Keyspace {
 
   /** The revision of `key`'s value, read from its stored ETag; undefined when it has none. */
   revisionOf(key: string): number | undefined {
-    const id = this.table.find(key);
-    if (id < 0) return undefined;
-    const etag = this.table.etagBytes(id);
+    const location = this.table.locate(key);
+    if (location < 0) return undefined;
+    const etag = this.table.etagAt(location);
     let revision = 0;
     for (let i = 1; i < etag.length - 1; i++) revision = revision * 10 + (etag[i]! - 0x30);
     return revision;
