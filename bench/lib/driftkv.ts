@@ -38,11 +38,16 @@ export class Deployment {
   }
 
   async start(env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Instance> {
+    return this.startMain(this.main, env, nodeArgs);
+  }
+
+  /** `start` with another build's main module, on this deployment's schema and broker names. */
+  async startMain(main: string, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Instance> {
     const started = await startPinned(
       SERVICE_CPU,
       process.execPath,
       // As package.json's start script runs it.
-      ['--max-semi-space-size=4', ...nodeArgs, this.main],
+      ['--max-semi-space-size=4', ...nodeArgs, main],
       {
         AMQP_URL,
         DATABASE_URL,

@@ -17,3 +17,9 @@ export function round(value: number, digits = 2): number {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** The geometric mean, the average that suits ratios (a ratio and its inverse average to 1). */
+export function geometricMean(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  return Math.exp(values.reduce((sum, v) => sum + Math.log(v), 0) / values.length);
+}
