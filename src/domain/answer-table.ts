@@ -9,8 +9,8 @@
  *
  * Laid out for a read's cache misses: a slot holds the answer's location with its key's hash, and
  * the answer's header (entry id, length, key and ETag lengths) sits right before its bytes, so a GET
- * of a random key among many touches one slot and the answer's own first bytes (locate, etagAt,
- * bodyAt). Entry ids stay stable while answers move (a replaced answer is written elsewhere, and
+ * of a random key among many touches one slot and the answer's own first bytes (locate, then
+ * writeAt). Entry ids stay stable while answers move (a replaced answer is written elsewhere, and
  * compaction moves the live ones): per id, `locations` says where its answer lies now. Pure: no I/O.
  */
 
@@ -41,6 +41,11 @@ const LENGTH = 1;
 const INFO = 2;
 const ETAG_SHIFT = 24;
 const KEY_INFO_MASK = (1 << ETAG_SHIFT) - 1;
+
+/** Where writeAt sends an answer: uWebSockets.js's HttpResponse has this shape. */
+export interface AnswerWriter {
+  writeHeader(name: Uint8Array, value: Uint8Array): { end(body: Uint8Array): unknown };
+}
 
 export class AnswerTable {
   /** Per entry id, the location of its answer (FREE: none). */
@@ -192,13 +197,18 @@ export class AnswerTable {
     return new Uint8Array(this.buffers[slabOf(location)]!, byteOffset(location) + HEADER, this.infoAt(location) >>> ETAG_SHIFT);
   }
 
-  /** The JSON body of the answer at `location` (see locate), as a view of the stored bytes. */
-  bodyAt(location: number): Uint8Array {
+  /**
+   * Writes the answer at `location` (see locate) to `to`: `headers` as a header name with the
+   * ETag as its value, then the JSON body, both as views of the stored bytes. One call for both
+   * views: the read path's slab and header words are looked up once.
+   */
+  writeAt(location: number, to: AnswerWriter, headers: Uint8Array): void {
     const slab = slabOf(location);
     const words = this.words[slab]!;
-    const word = byteOffset(location) >>> 2;
-    const etag = words[word + INFO]! >>> ETAG_SHIFT;
-    return new Uint8Array(this.buffers[slab]!, byteOffset(location) + HEADER + etag, words[word + LENGTH]! - etag);
+    const at = byteOffset(location);
+    const etag = words[(at >>> 2) + INFO]! >>> ETAG_SHIFT;
+    const buffer = this.buffers[slab]!;
+    to.writeHeader(headers, new Uint8Array(buffer, at + HEADER, etag)).end(new Uint8Array(buffer, at + HEADER + etag, words[(at >>> 2) + LENGTH]! - etag));
   }
 
   /** The slot holding `key`, or -1. */

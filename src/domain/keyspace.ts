@@ -1,4 +1,4 @@
-import { AnswerTable, plainKeyHash } from './answer-table.js';
+import { AnswerTable, plainKeyHash, type AnswerWriter } from './answer-table.js';
 import type { Change } from './events.js';
 import { compareKeys } from './key-order.js';
 import { SortedKeys } from './sorted-keys.js';
@@ -107,19 +107,16 @@ export class Keyspace {
   }
 
   /**
-   * Where the answer stored under `key` lies, for etagAt/bodyAt, or -1: a read without decoding
+   * Where the answer stored under `key` lies, for writeAt, or -1: a read without decoding
    * anything, valid until the keyspace next changes. `hash`: hashKey(key), if known.
    */
   locate(key: string, hash?: number): number {
     return this.table.locate(key, hash);
   }
 
-  etagAt(location: number): Uint8Array {
-    return this.table.etagAt(location);
-  }
-
-  bodyAt(location: number): Uint8Array {
-    return this.table.bodyAt(location);
+  /** Writes the answer at `location` (see locate) to `to`: `headers` with the ETag as its value, then the body. */
+  writeAt(location: number, to: AnswerWriter, headers: Uint8Array): void {
+    this.table.writeAt(location, to, headers);
   }
 
   /** Applies revision r only right after r-1; older is a duplicate, newer a gap to fill first. */

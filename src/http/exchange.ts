@@ -50,14 +50,6 @@ export class ReadHeaders {
 }
 
 /**
- * A 200 written inside uWS's request callback, which corks it: nothing is left pending, so neither
- * onAborted nor an Exchange is needed. The headers are those of Exchange.reply, in the same order.
- */
-export function replyNow(res: HttpResponse, headers: Buffer, etag: Uint8Array, body: Uint8Array): void {
-  res.writeHeader(headers, etag).end(body);
-}
-
-/**
  * One HTTP request/response pair. This module is the only place that touches uWS's response rules:
  * onAborted registered first, every late write corked and skipped once aborted, body chunks copied
  * (uWS reuses their memory after the callback) and bounded while they arrive.

@@ -6,7 +6,7 @@ import { DriftError } from '../../domain/errors.js';
 import { hashKeyWithout } from '../../domain/answer-table.js';
 import { etagLength, revisionOf, type Keyspace } from '../../domain/keyspace.js';
 import type { WriteResult, Writer } from '../../writes/writer.js';
-import { replyNow, type Exchange, type ReadHeaders, type Reply } from '../exchange.js';
+import type { Exchange, ReadHeaders, Reply } from '../exchange.js';
 import {
   etagMatches,
   parseContentLength,
@@ -63,7 +63,9 @@ export function readFromMemory(deps: ValuesDeps, res: HttpResponse, req: HttpReq
   // A stored key passed parseKey when written; only its length limit may have been lowered since.
   if (location < 0 || (raw.length * 3 > deps.config.maxKeyBytes && Buffer.byteLength(raw) > deps.config.maxKeyBytes)) return false;
   if (req.getHeader(IF_NONE_MATCH) !== '') return false;
-  replyNow(res, deps.readHeaders.at(deps.keyspace.revision), deps.keyspace.etagAt(location), deps.keyspace.bodyAt(location));
+  // A 200 written inside uWS's request callback, which corks it: nothing is left pending, so neither
+  // onAborted nor an Exchange is needed. The headers are those of Exchange.reply, in the same order.
+  deps.keyspace.writeAt(location, res, deps.readHeaders.at(deps.keyspace.revision));
   return true;
 }
 
