@@ -91,7 +91,7 @@ export class AnswerTable {
   }
 
   /**
-   * The location of the answer stored under `key`, for etagAt and bodyAt, or -1: the read path,
+   * The location of the answer stored under `key`, for etagAt and writeAt, or -1: the read path,
    * which touches no per-id array. Valid until the table is next changed.
    */
   locate(key: string, hash = hashKey(key)): number {
