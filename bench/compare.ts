@@ -32,6 +32,9 @@ interface Options {
   readonly keys: number;
 }
 
+/** A mistake in the command line: its message is all the user needs to see. */
+class UsageError extends Error {}
+
 interface Sample {
   readonly cpuNs: number;
   readonly rate: number;
@@ -42,10 +45,10 @@ function options(args: string[]): Options {
   const number = (name: string, fallback: number) => {
     const raw = args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
     const value = raw === undefined ? fallback : Number(raw);
-    if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} takes a positive whole number, not ${raw}`);
+    if (!Number.isInteger(value) || value < 1) throw new UsageError(`--${name} takes a positive whole number, not ${raw}`);
     return value;
   };
-  if (refs.length < 1 || refs.length > 2) throw new Error('usage: npm run bench:compare -- <base ref> [<new ref>] [--series=4 --pairs=8 --seconds=4 --depth=16 --keys=100000]');
+  if (refs.length < 1 || refs.length > 2) throw new UsageError('usage: npm run bench:compare -- <base ref> [<new ref>] [--series=4 --pairs=8 --seconds=4 --depth=16 --keys=100000]');
   return {
     base: refs[0]!,
     next: refs[1],
@@ -62,7 +65,12 @@ async function build(dir: string, ref: string | undefined): Promise<string> {
   if (ref === undefined) return (await buildPrivate(join(dir, 'build'))).main;
   const tree = join(dir, 'tree');
   mkdirSync(tree, { recursive: true });
-  const commit = execFileSync('git', ['rev-parse', '--verify', `${ref}^{commit}`], { cwd: ROOT, encoding: 'utf8' }).trim();
+  let commit: string;
+  try {
+    commit = execFileSync('git', ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { cwd: ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    throw new UsageError(`${ref} names no commit of this repository`);
+  }
   execFileSync('sh', ['-c', `git archive ${commit} | tar -x -C '${tree}'`], { cwd: ROOT });
   symlinkSync(join(ROOT, 'node_modules'), join(tree, 'node_modules'));
   return (await buildPrivate(join(dir, 'build'), tree)).main;
@@ -140,6 +148,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error);
+  console.error(error instanceof UsageError ? error.message : error);
   process.exit(1);
 });
