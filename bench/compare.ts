@@ -16,9 +16,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildPrivate } from './lib/build.js';
 import { Deployment, waitReady, type Instance } from './lib/driftkv.js';
-import { cpuSeconds, LOAD_CPU, loadAverage } from './lib/process.js';
+import { LOAD_CPU, loadAverage } from './lib/process.js';
 import { geometricMean, median, round } from './lib/stats.js';
-import { ensureWrk, wrk } from './lib/wrk.js';
+import { ensureWrk, wrkGet } from './lib/wrk.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -77,15 +77,9 @@ async function build(dir: string, ref: string | undefined): Promise<string> {
 }
 
 async function measure(instance: Instance, opts: Options): Promise<Sample> {
-  const before = cpuSeconds(instance.pid);
-  const result = await wrk(instance.url, {
-    script: 'get.lua',
-    connections: 50,
-    seconds: opts.seconds,
-    env: { BENCH_KEYS: String(opts.keys), BENCH_PIPELINE: String(opts.depth) },
-  });
+  const result = await wrkGet(instance.url, instance.pid, { keys: opts.keys, depth: opts.depth, connections: 50, seconds: opts.seconds });
   if (result.errors > 0) throw new Error(`${result.errors} failed requests against ${instance.url}`);
-  return { cpuNs: ((cpuSeconds(instance.pid) - before) * 1e9) / Math.max(1, result.requests), rate: result.perSecond };
+  return { cpuNs: result.cpuNsPerRequest, rate: result.perSecond };
 }
 
 /** One series: both builds started (in `order`), then `pairs` interleaved pairs; new/base medians. */

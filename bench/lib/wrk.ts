@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { LOAD_CPU, exec } from './process.js';
+import { LOAD_CPU, cpuSeconds, exec } from './process.js';
 
 const WRK_DIR = resolve(import.meta.dirname, '../wrk');
 
@@ -49,4 +49,25 @@ export async function wrk(url: string, options: { script: string; connections: n
     p99Ms: r.p99Us / 1000,
     meanMs: r.meanUs / 1000,
   };
+}
+
+/**
+ * One run of the GET script (bench/wrk/get.lua: random keys among `keys`, `depth` requests per
+ * write) against the server at `url`, whose process is `pid`; with wrk's result, the server's CPU
+ * time per answered request, in ns: the cost per request itself, less moved than the rate by a
+ * neighbour taking the core for a while.
+ */
+export async function wrkGet(
+  url: string,
+  pid: number,
+  options: { keys: number; depth: number; connections: number; seconds: number },
+): Promise<WrkResult & { cpuNsPerRequest: number }> {
+  const before = cpuSeconds(pid);
+  const result = await wrk(url, {
+    script: 'get.lua',
+    connections: options.connections,
+    seconds: options.seconds,
+    env: { BENCH_KEYS: String(options.keys), BENCH_PIPELINE: String(options.depth) },
+  });
+  return { ...result, cpuNsPerRequest: ((cpuSeconds(pid) - before) * 1e9) / Math.max(1, result.requests) };
 }

@@ -1,9 +1,9 @@
 import { Deployment, waitReady } from '../lib/driftkv.js';
 import type { Context, Row, ScenarioResult } from '../lib/context.js';
-import { cpuSeconds, SERVICE_CPU, startPinned } from '../lib/process.js';
+import { SERVICE_CPU, startPinned } from '../lib/process.js';
 import { redisGet, startRedis } from '../lib/redis.js';
 import { median, round } from '../lib/stats.js';
-import { wrk, type WrkResult } from '../lib/wrk.js';
+import { wrkGet, type WrkResult } from '../lib/wrk.js';
 
 const KEYS = 100_000;
 const CONNECTIONS = 50;
@@ -49,14 +49,12 @@ export async function getScenario(ctx: Context): Promise<ScenarioResult> {
     const detail: Record<string, unknown> = {};
     const medians: Record<number, number> = {};
     for (const mode of modes) {
-      // The server's CPU time per answered request, beside the rate: the cost per request itself,
-      // less moved than the rate by a neighbour taking the core for a while.
+      // The server's CPU time per answered request, beside the rate (see wrkGet).
       const cpuPerRequest = new Map<string, number[]>();
       const run = async (url: string, pid: number) => {
-        const before = cpuSeconds(pid);
-        const result = await wrk(url, { script: 'get.lua', connections: CONNECTIONS, seconds: ctx.seconds, env: { BENCH_KEYS: String(KEYS), BENCH_PIPELINE: String(mode.depth) } });
+        const result = await wrkGet(url, pid, { keys: KEYS, depth: mode.depth, connections: CONNECTIONS, seconds: ctx.seconds });
         const list = cpuPerRequest.get(url) ?? [];
-        list.push(((cpuSeconds(pid) - before) * 1e9) / Math.max(1, result.requests));
+        list.push(result.cpuNsPerRequest);
         cpuPerRequest.set(url, list);
         return result;
       };
