@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import amqplib from 'amqplib';
 import postgres, { type Sql } from 'postgres';
+import { dirname } from 'node:path';
 import { migrate } from '../../src/store/migrations.js';
+import { serviceNodeFlags } from '../../scripts/start-command.js';
 import { SERVICE_CPU, startPinned, type Started } from './process.js';
 
 export const AMQP_URL = process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -46,8 +48,8 @@ export class Deployment {
     const started = await startPinned(
       SERVICE_CPU,
       process.execPath,
-      // As package.json's start script runs it.
-      ['--max-semi-space-size=4', ...nodeArgs, main],
+      // As the build's package.json start script runs it (main is <build>/dist/src/main.js).
+      [...serviceNodeFlags(dirname(dirname(dirname(main)))), ...nodeArgs, main],
       {
         AMQP_URL,
         DATABASE_URL,

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { serviceNodeFlags } from '../start-command.js';
 import { isPortFree, pickFreePorts } from './ports.js';
 import type { Launch, ProcessSpec } from './supervisor.js';
 
@@ -28,7 +29,7 @@ export function replicaSpec(set: ReplicaSet, index: number): ProcessSpec {
         set.onMoved(index, port!);
       }
       const env = { ...process.env, SERVER_PORT: String(set.ports[index]), SERVER_HOST: REPLICA_HOST, INSTANCE_ID: name };
-      return { command: process.execPath, args: ['--max-semi-space-size=4', join(set.root, 'dist/src/main.js')], env };
+      return { command: process.execPath, args: [...serviceNodeFlags(set.root), join(set.root, 'dist/src/main.js')], env };
     },
     // Polled rather than read from the log: the "listening" line is not printed at LOG_LEVEL=warn.
     untilUp() {

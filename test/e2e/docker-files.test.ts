@@ -85,7 +85,7 @@ test('Dockerfile: its entry point is in the build output, what it copies exists,
   // The same command as package.json's start script, V8 flag included.
   const start = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
   assert.equal(cmd, start.split(' ').map((word) => JSON.stringify(word)).join(', '));
-  assert.equal(cmd, '"node", "--max-semi-space-size=4", "dist/src/main.js"');
+  assert.equal(cmd, '"node", "--max-semi-space-size=4", "--single-threaded-gc", "dist/src/main.js"');
   assert.ok(existsSync(join(ROOT, 'dist/src/main.js')), 'dist/src/main.js (npm run build) exists');
   for (const [, from] of dockerfile.matchAll(/^COPY (?!--from)(\S+)/gm)) assert.ok(existsSync(join(ROOT, from!)), `COPY ${from}: missing`);
   assert.ok(existsSync(join(ROOT, 'templates/index.hbs')));

@@ -3,8 +3,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { serviceNodeFlags } from '../../scripts/start-command.js';
 
-const MAIN = resolve(import.meta.dirname, '../../dist/src/main.js');
+const ROOT = resolve(import.meta.dirname, '../..');
+const MAIN = resolve(ROOT, 'dist/src/main.js');
+/** As users run it: package.json's start script's flags. */
+const FLAGS = serviceNodeFlags(ROOT);
 
 export interface Instance {
   readonly url: string;
@@ -29,7 +33,7 @@ export function tempDataDir(): string {
  */
 export async function startInstance(env: Record<string, string> = {}, timeoutMs = 30_000): Promise<Instance> {
   const fullEnv: Record<string, string> = { DATA_DIR: env.DATA_DIR ?? tempDataDir(), SERVER_PORT: '0', SERVER_HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env };
-  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', ...fullEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...FLAGS, MAIN], { env: { PATH: process.env.PATH ?? '', ...fullEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
   createInterface({ input: child.stderr! }).on('line', (line) => output.push(line));
