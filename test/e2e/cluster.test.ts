@@ -59,13 +59,17 @@ after(async () => {
   await state.destroy();
 });
 
+/** The replica that took a PUT answers once it applied it; the others follow through the event bus. */
+async function everyReplicaApplied(revision: number): Promise<void> {
+  for (const replica of replicaEntries()) {
+    await waitFor(`${replica.name} to apply revision ${revision}`, () => call(`http://127.0.0.1:${replica.port}/readyz`), (a) => Number(a.headers.get('x-revision')) >= revision);
+  }
+}
+
 test('a PUT through the balancer, then 60 GETs through it: all answer the value, every replica answers', async () => {
   const put = await call(`${balancer}/values/greeting`, { method: 'PUT', body: 'hello from the balancer' });
   assert.equal(put.status, 200, put.text);
-  // The replica that took the PUT answers once it applied it; the others follow through the event bus.
-  for (const replica of replicaEntries()) {
-    await waitFor(`${replica.name} to apply revision ${put.json.revision}`, () => call(`http://127.0.0.1:${replica.port}/readyz`), (a) => Number(a.headers.get('x-revision')) >= put.json.revision);
-  }
+  await everyReplicaApplied(put.json.revision);
   const instances = new Map<string, number>();
   for (let i = 0; i < 60; i++) {
     const get = await call(`${balancer}/values/greeting`);
@@ -93,7 +97,10 @@ test('a websocket through the balancer receives the event of a write made throug
 });
 
 test('kill -9 of a replica under reads: the others answer, the supervisor restarts it, it catches up', async (t) => {
-  assert.equal((await call(`${balancer}/values/load`, { method: 'PUT', body: 'v1' })).status, 200);
+  const first = await call(`${balancer}/values/load`, { method: 'PUT', body: 'v1' });
+  assert.equal(first.status, 200, first.text);
+  // Otherwise the first reads may reach a replica the event has not reached yet: a 404 that says nothing of the kill.
+  await everyReplicaApplied(first.json.revision);
   const victim = replicaEntries().find((r) => r.name === 'replica-2')!;
   const load = readLoad(`${balancer}/values/load`, 3);
   await waitFor('reads under way', async () => load.sent, (n) => n >= 30, 30_000);
