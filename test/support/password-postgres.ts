@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { chownSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
+import { pickFreePorts } from '../../scripts/cluster/ports.js';
 
 /** A role of the private server, with the authentication method pg_hba.conf gives it. */
 export interface Role {
@@ -26,7 +26,7 @@ export async function startPasswordPostgres(roles: readonly Role[]): Promise<{ u
   if (asRoot) chownSync(dir, id('-u'), id('-g'));
   const run = (tool: string, args: string[]) =>
     execFileSync(asRoot ? 'runuser' : join(bin, tool), asRoot ? ['-u', 'postgres', '--', join(bin, tool), ...args] : args, { stdio: 'pipe', timeout: 60_000 });
-  const port = await freePort();
+  const [port] = await pickFreePorts(1, '127.0.0.1');
   try {
     run('initdb', ['-D', join(dir, 'data'), '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
     writeFileSync(
@@ -80,15 +80,4 @@ function serverBin(): string {
 /** The postgres user's uid (`-u`) or gid (`-g`). */
 function id(which: '-u' | '-g'): number {
   return Number(execFileSync('id', [which, 'postgres'], { encoding: 'utf8' }).trim());
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
