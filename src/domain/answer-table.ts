@@ -206,9 +206,10 @@ export class AnswerTable {
     const slab = slabOf(location);
     const words = this.words[slab]!;
     const at = byteOffset(location);
-    const etag = words[(at >>> 2) + INFO]! >>> ETAG_SHIFT;
+    const word = at >>> 2;
+    const etag = words[word + INFO]! >>> ETAG_SHIFT;
     const buffer = this.buffers[slab]!;
-    to.writeHeader(headers, new Uint8Array(buffer, at + HEADER, etag)).end(new Uint8Array(buffer, at + HEADER + etag, words[(at >>> 2) + LENGTH]! - etag));
+    to.writeHeader(headers, new Uint8Array(buffer, at + HEADER, etag)).end(new Uint8Array(buffer, at + HEADER + etag, words[word + LENGTH]! - etag));
   }
 
   /** The slot holding `key`, or -1. */
