@@ -68,6 +68,28 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** Jiffies per core so far (/proc/stat's `cpuN` lines): busy (all but idle and iowait) and in all. */
+export function coreTicks(): Map<string, { busy: number; total: number }> {
+  const ticks = new Map<string, { busy: number; total: number }>();
+  for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+    const match = /^cpu(\d+) (.*)$/.exec(line);
+    if (!match) continue;
+    // user nice system idle iowait irq softirq steal (guest time is already inside user).
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = match[2]!.trim().split(/\s+/).map(Number) as number[];
+    const busy = user! + nice! + system! + irq! + softirq! + steal!;
+    ticks.set(match[1]!, { busy, total: busy + idle! + iowait! });
+  }
+  return ticks;
+}
+
+/** The share of time core `cpu` was busy between two coreTicks readings (0..1). */
+export function busyShare(before: ReturnType<typeof coreTicks>, after: ReturnType<typeof coreTicks>, cpu: string): number {
+  const a = before.get(cpu);
+  const b = after.get(cpu);
+  if (!a || !b || b.total === a.total) return 0;
+  return (b.busy - a.busy) / (b.total - a.total);
+}
+
 /**
  * CPU seconds used so far by every process named `comm` (as /proc shows it: `postgres`,
  * `beam.smp`), with the children they have reaped: a PostgreSQL backend that exits between two

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { LOAD_CPU, cpuSeconds, exec } from './process.js';
+import { LOAD_CPU, SERVICE_CPU, busyShare, coreTicks, cpuSeconds, exec } from './process.js';
 
 const WRK_DIR = resolve(import.meta.dirname, '../wrk');
 
@@ -55,19 +55,28 @@ export async function wrk(url: string, options: { script: string; connections: n
  * One run of the GET script (bench/wrk/get.lua: random keys among `keys`, `depth` requests per
  * write) against the server at `url`, whose process is `pid`; with wrk's result, the server's CPU
  * time per answered request, in ns: the cost per request itself, less moved than the rate by a
- * neighbour taking the core for a while.
+ * neighbour taking the core for a while. Beside it, how busy each core was over the run (with
+ * whatever else ran there): which of the two is the bottleneck.
  */
 export async function wrkGet(
   url: string,
   pid: number,
   options: { keys: number; depth: number; connections: number; seconds: number },
-): Promise<WrkResult & { cpuNsPerRequest: number }> {
+): Promise<WrkResult & { cpuNsPerRequest: number; serviceCoreBusy: number; loadCoreBusy: number }> {
   const before = cpuSeconds(pid);
+  const coresBefore = coreTicks();
   const result = await wrk(url, {
     script: 'get.lua',
     connections: options.connections,
     seconds: options.seconds,
     env: { BENCH_KEYS: String(options.keys), BENCH_PIPELINE: String(options.depth) },
   });
-  return { ...result, cpuNsPerRequest: ((cpuSeconds(pid) - before) * 1e9) / Math.max(1, result.requests) };
+  const cpu = cpuSeconds(pid);
+  const cores = coreTicks();
+  return {
+    ...result,
+    cpuNsPerRequest: ((cpu - before) * 1e9) / Math.max(1, result.requests),
+    serviceCoreBusy: busyShare(coresBefore, cores, SERVICE_CPU),
+    loadCoreBusy: busyShare(coresBefore, cores, LOAD_CPU),
+  };
 }

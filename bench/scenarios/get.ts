@@ -3,7 +3,9 @@ import type { Context, Row, ScenarioResult } from '../lib/context.js';
 import { SERVICE_CPU, startPinned } from '../lib/process.js';
 import { redisGet, startRedis } from '../lib/redis.js';
 import { median, round } from '../lib/stats.js';
-import { wrkGet, type WrkResult } from '../lib/wrk.js';
+import { wrkGet } from '../lib/wrk.js';
+
+type GetResult = Awaited<ReturnType<typeof wrkGet>>;
 
 const KEYS = 100_000;
 const CONNECTIONS = 50;
@@ -60,8 +62,8 @@ export async function getScenario(ctx: Context): Promise<ScenarioResult> {
       };
       await run(instance.url, instance.pid); // warm-up: JIT and the first touch of every page
       cpuPerRequest.clear();
-      const a: WrkResult[] = [];
-      const others = bares.map(() => [] as WrkResult[]);
+      const a: GetResult[] = [];
+      const others = bares.map(() => [] as GetResult[]);
       for (let round = 0; round < ctx.rounds; round++) {
         a.push(await run(instance.url, instance.pid));
         for (const [i, bare] of bares.entries()) others[i]!.push(await run(bare.url, bare.pid));
@@ -73,9 +75,12 @@ export async function getScenario(ctx: Context): Promise<ScenarioResult> {
       const errors = a.reduce((n, r) => n + r.errors, 0);
       const ns = (url: string) => Math.round(median(cpuPerRequest.get(url) ?? [0]));
       const perRequest = bares.map((b) => `${b.name} ${ns(b.url)}`).join(', ');
+      // Which core limits the rate: wrk's (the load core) or the server's.
+      const busy = (results: GetResult[]) =>
+        `service ${Math.round(100 * median(results.map((r) => r.serviceCoreBusy)))}%, load ${Math.round(100 * median(results.map((r) => r.loadCoreBusy)))}%`;
       rows.push({
         what: mode.name,
-        driftkv: `${Math.round(ma)} req/s, p50 ${round(median(a.map((r) => r.p50Ms)), 2)} ms, ${ns(instance.url)} ns of server CPU per request (${perRequest})${errors ? ` (${errors} errors)` : ''}`,
+        driftkv: `${Math.round(ma)} req/s, p50 ${round(median(a.map((r) => r.p50Ms)), 2)} ms, ${ns(instance.url)} ns of server CPU per request (${perRequest}); cores busy: ${busy(a)} (bare: ${busy(others[0]!)})${errors ? ` (${errors} errors)` : ''}`,
         baseline:
           `${bares[0]!.label} ${Math.round(ceiling)} req/s (` +
           bares
