@@ -120,8 +120,8 @@ export async function getScenario(ctx: Context): Promise<ScenarioResult> {
   }
 }
 
-/** redis-benchmark -t get at the same concurrency, for scale (not a target). */
-async function redisComparison(ctx: { rounds: number; seconds: number }, detail: Record<string, unknown>, driftkv: Record<number, number>): Promise<Row[]> {
+/** redis-benchmark -t get at the same concurrency and in the same rounds as driftkv's, for scale (not a target). */
+async function redisComparison(timing: { rounds: number; seconds: number }, detail: Record<string, unknown>, driftkv: Record<number, number>): Promise<Row[]> {
   const redis = await startRedis();
   if (!redis) return [];
   try {
@@ -129,7 +129,7 @@ async function redisComparison(ctx: { rounds: number; seconds: number }, detail:
     const rows: Row[] = [];
     for (const depth of [1, PIPELINE]) {
       const rates: number[] = [];
-      for (let round = 0; round < ctx.rounds; round++) rates.push(await redisGet(redis.port, KEYS, CONNECTIONS, depth, ctx.seconds));
+      for (let round = 0; round < timing.rounds; round++) rates.push(await redisGet(redis.port, KEYS, CONNECTIONS, depth, timing.seconds));
       detail[`redis GET pipeline ${depth}`] = rates;
       const rate = median(rates);
       rows.push({
