@@ -55,6 +55,7 @@ async function main(): Promise<void> {
     seconds: quick ? 3 : 10,
     main: build.main,
     bareUws: build.bareUws,
+    bareWritePath: build.bareWritePath,
     nodeArgs: profile ? ['--cpu-prof', `--cpu-prof-dir=${profiles}`] : [],
     log: (message) => console.error(`  ${message}`),
   };

@@ -11,7 +11,7 @@ const ROOT = resolve(import.meta.dirname, '../..');
  * `source`: the tree to compile (this checkout, or another commit's files: see bench/compare.ts);
  * node_modules are always this checkout's.
  */
-export async function buildPrivate(dir: string, source = ROOT): Promise<{ main: string; bareUws: string }> {
+export async function buildPrivate(dir: string, source = ROOT): Promise<{ main: string; bareUws: string; bareWritePath: string }> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   for (const name of ['package.json', 'templates']) symlinkSync(join(source, name), join(dir, name));
@@ -20,5 +20,5 @@ export async function buildPrivate(dir: string, source = ROOT): Promise<{ main: 
     cwd: source,
     maxBuffer: 16 * 1024 * 1024,
   });
-  return { main: join(dir, 'dist/src/main.js'), bareUws: join(dir, 'dist/bench/baseline/bare-uws.js') };
+  return { main: join(dir, 'dist/src/main.js'), bareUws: join(dir, 'dist/bench/baseline/bare-uws.js'), bareWritePath: join(dir, 'dist/bench/baseline/bare-write-path.js') };
 }

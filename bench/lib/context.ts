@@ -7,6 +7,8 @@ export interface Context {
   readonly seconds: number;
   readonly main: string;
   readonly bareUws: string;
+  /** The contract's write path alone (bench/baseline/bare-write-path.ts), compiled. */
+  readonly bareWritePath: string;
   /** Extra node flags for driftkv instances (e.g. --cpu-prof). */
   readonly nodeArgs: string[];
   log(message: string): void;
