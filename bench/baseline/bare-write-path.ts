@@ -12,6 +12,8 @@
 import { randomBytes } from 'node:crypto';
 import amqplib, { type Channel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import postgres from 'postgres';
+import { onSchedule } from '../lib/schedule.js';
+import { percentile } from '../lib/stats.js';
 
 const env = (name: string, fallback?: string): string => {
   const value = process.env[name] ?? fallback;
@@ -128,11 +130,12 @@ async function writer(): Promise<void> {
   const seconds = Number(env('BARE_SECONDS'));
   // Its own CPU from the first write on, without the process's start.
   const cpu = process.cpuUsage();
-  await (process.env.BARE_RATE ? openLoop(write, Number(process.env.BARE_RATE), 1) : closedLoop(write, Number(env('BARE_CONCURRENCY')), 1));
+  const load = (s: number) =>
+    process.env.BARE_RATE ? openLoop(write, Number(process.env.BARE_RATE), s) : closedLoop(write, Number(env('BARE_CONCURRENCY')), s);
+  await load(1); // warm-up
   [eventMessages, eventIds] = [0, 0];
-  const latencies = await (process.env.BARE_RATE ? openLoop(write, Number(process.env.BARE_RATE), seconds) : closedLoop(write, Number(env('BARE_CONCURRENCY')), seconds));
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.max(0, Math.ceil(q * latencies.length) - 1))] ?? NaN;
+  const latencies = (await load(seconds)).sort((a, b) => a - b);
+  const at = (q: number) => percentile(latencies, q);
   const { user, system } = process.cpuUsage(cpu);
   const result = { total: next, cpuUs: user + system, writes: latencies.length, perSecond: latencies.length / seconds, p50: at(0.5), p99: at(0.99), max: at(1), meanBatch: eventIds / Math.max(1, eventMessages) };
   process.stdout.write(`${JSON.stringify({ result })}\n`);
@@ -158,20 +161,14 @@ async function closedLoop(write: () => Promise<void>, concurrency: number, secon
   return latencies;
 }
 
-/** `rate` writes a second on a 1-ms schedule, whatever the answers (no coordinated omission). */
+/** `rate` writes a second, whatever the answers (see onSchedule). */
 async function openLoop(write: () => Promise<void>, rate: number, seconds: number): Promise<number[]> {
   const latencies: number[] = [];
   const pending: Promise<void>[] = [];
-  const total = Math.round(rate * seconds);
-  const started = performance.now();
-  for (let sent = 0; sent < total; ) {
-    const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate));
-    for (; sent < due; sent++) {
-      const at = performance.now();
-      pending.push(write().then(() => void latencies.push(performance.now() - at)));
-    }
-    await new Promise((r) => setTimeout(r, 1));
-  }
+  await onSchedule(rate, seconds, () => {
+    const at = performance.now();
+    pending.push(write().then(() => void latencies.push(performance.now() - at)));
+  });
   await Promise.all(pending);
   return latencies;
 }

@@ -1,4 +1,5 @@
 import amqplib from 'amqplib';
+import { onSchedule } from './schedule.js';
 import { percentile, round } from './stats.js';
 
 export interface HopLatency {
@@ -27,14 +28,7 @@ export async function brokerHop(url: string, queue: string, rate: number, second
       delays.push(performance.now() - Number(message.content.toString()));
       consumer.ack(message);
     });
-    const total = Math.round(rate * seconds);
-    const started = performance.now();
-    let sent = 0;
-    while (sent < total) {
-      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate));
-      for (; sent < due; sent++) publisher.publish('', queue, Buffer.from(String(performance.now())), { persistent: true });
-      await new Promise((r) => setTimeout(r, 1));
-    }
+    const total = await onSchedule(rate, seconds, () => publisher.publish('', queue, Buffer.from(String(performance.now())), { persistent: true }));
     await publisher.waitForConfirms();
     const deadline = performance.now() + 5000;
     while (delays.length < total && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));

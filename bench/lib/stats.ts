@@ -5,6 +5,12 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/** The item whose `key` is the median (the lower of the two middle ones): a round whose figures belong together. */
+export function medianBy<T>(items: readonly T[], key: (item: T) => number): T {
+  if (items.length === 0) throw new Error('medianBy of nothing');
+  return [...items].sort((a, b) => key(a) - key(b))[(items.length - 1) >> 1]!;
+}
+
 /** Nearest-rank percentile of already sorted values. */
 export function percentile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return Number.NaN;

@@ -1,4 +1,5 @@
 import { Agent, request } from 'node:http';
+import { onSchedule } from './schedule.js';
 
 /**
  * Open-loop writes at a fixed rate: each tick sends what the schedule says is due, whatever the
@@ -14,33 +15,25 @@ export async function writeAtRate(
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   const body = 'w'.repeat(100);
   const headers: Record<string, string | number> = { 'content-length': body.length, ...(options.async ? { prefer: 'respond-async' } : {}) };
-  let sent = 0;
   let failed = 0;
   const answers: Promise<void>[] = [];
-  const started = performance.now();
-  const total = Math.round(rate * seconds);
-  while (sent < total) {
-    const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate));
-    for (; sent < due; sent++) {
-      const n = sent;
-      options.onSent?.(n, performance.now());
-      answers.push(
-        new Promise<void>((done) => {
-          const req = request({ host: '127.0.0.1', port, method: 'PUT', path: `/values/${encodeURIComponent(keyOf(n))}`, agent, headers }, (res) => {
-            if (res.statusCode !== 200 && res.statusCode !== 202) failed++;
-            res.resume();
-            res.on('end', done);
-          });
-          req.on('error', () => {
-            failed++;
-            done();
-          });
-          req.end(body);
-        }),
-      );
-    }
-    await new Promise((r) => setTimeout(r, 1));
-  }
+  const sent = await onSchedule(rate, seconds, (n) => {
+    options.onSent?.(n, performance.now());
+    answers.push(
+      new Promise<void>((done) => {
+        const req = request({ host: '127.0.0.1', port, method: 'PUT', path: `/values/${encodeURIComponent(keyOf(n))}`, agent, headers }, (res) => {
+          if (res.statusCode !== 200 && res.statusCode !== 202) failed++;
+          res.resume();
+          res.on('end', done);
+        });
+        req.on('error', () => {
+          failed++;
+          done();
+        });
+        req.end(body);
+      }),
+    );
+  });
   await Promise.all(answers);
   agent.destroy();
   return { sent, failed };

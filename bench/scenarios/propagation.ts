@@ -2,7 +2,7 @@ import { bareWritePath, describeBare, type BareWrites } from '../lib/bare-write-
 import { brokerHop, type HopLatency } from '../lib/broker-hop.js';
 import { AMQP_URL, Deployment, waitReady, type Instance } from '../lib/driftkv.js';
 import type { Context, ScenarioResult } from '../lib/context.js';
-import { median, percentile, round, sleep } from '../lib/stats.js';
+import { median, medianBy, percentile, round, sleep } from '../lib/stats.js';
 import { openSocket } from '../lib/ws-client.js';
 import { describeHops, hopsBetween, medianHops, readHops, type HopFigures } from '../lib/hops.js';
 import { writeAtRate } from '../lib/writer.js';
@@ -50,7 +50,7 @@ export async function propagationScenario(ctx: Context): Promise<ScenarioResult>
     const m = (pick: (r: Round) => number) => round(median(rounds.map(pick)), 2);
     const [p50, p99, max] = [m((r) => r.p50), m((r) => r.p99), m((r) => r.max)];
     const hop = { p50: round(median(hops.map((h) => h.p50))), p99: round(median(hops.map((h) => h.p99))), max: round(median(hops.map((h) => h.max))) };
-    const floor = [...bare].sort((x, y) => x.p99 - y.p99)[(bare.length - 1) >> 1]!;
+    const floor = medianBy(bare, (w) => w.p99);
     const [sent, received, failed] = (['sent', 'received', 'failed'] as const).map((k) => rounds.reduce((s, r) => s + r[k], 0)) as [number, number, number];
     const split = { toDecision: { p50: m((r) => r.split.toDecision.p50), p99: m((r) => r.split.toDecision.p99) }, afterDecision: { p50: m((r) => r.split.afterDecision.p50), p99: m((r) => r.split.afterDecision.p99) } };
     return {

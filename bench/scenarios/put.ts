@@ -3,7 +3,7 @@ import type { Context, ScenarioResult } from '../lib/context.js';
 import { bareWritePath, describeBare, type BareWrites } from '../lib/bare-write-path.js';
 import { pgbenchUpsert } from '../lib/pgbench.js';
 import { cpuSeconds, cpuSecondsOfAll } from '../lib/process.js';
-import { median, round } from '../lib/stats.js';
+import { median, medianBy, round } from '../lib/stats.js';
 import { wrk } from '../lib/wrk.js';
 import { describeHops, hopsBetween, medianHops, readHops } from '../lib/hops.js';
 
@@ -40,7 +40,7 @@ export async function putScenario(ctx: Context): Promise<ScenarioResult> {
     const applied = median(rounds.map((r) => r.applied));
     const tps = median(pg.map((r) => r.tps));
     const errors = rounds.reduce((n, r) => n + r.errors, 0);
-    const floor = medianBare(bare);
+    const floor = medianBy(bare, (w) => w.perSecond); // the round with the median rate
     return {
       scenario: 'PUT',
       rows: [
@@ -64,11 +64,6 @@ export async function putScenario(ctx: Context): Promise<ScenarioResult> {
   } finally {
     await deployment.destroy();
   }
-}
-
-/** The round with the median rate, so that its figures belong together. */
-function medianBare(rounds: BareWrites[]): BareWrites {
-  return [...rounds].sort((x, y) => x.perSecond - y.perSecond)[(rounds.length - 1) >> 1]!;
 }
 
 /** Two wrk processes, 25 connections on each instance, at the same time. */
