@@ -32,11 +32,17 @@ export async function readBatch(sql: Sql, commandIds: readonly string[], keys: r
  * consumer frozen between its read and this write holds no lock, and when it wakes its write
  * changes nothing. An outcome already stored for one of its command ids (a redelivery decided
  * without reading) fails the whole statement on kv_outcomes' key: false, nothing written.
+ *
+ * `connections.cached` may keep one plan for all runs: a batch that deletes nothing is written
+ * there, by a statement that scans no table whatever its plan (its inserts read their arrays, the
+ * upsert's conflicts are found through the key). A batch that deletes goes through
+ * `connections.planned`, planned with its arrays on every run: its delete, planned once while
+ * kv_values was small, went on reading the table whole once it had grown.
  */
-export async function writeBatch(sql: Sql, decision: BatchDecision, writes: number): Promise<boolean> {
+export async function writeBatch(connections: { planned: Sql; cached: Sql }, decision: BatchDecision, writes: number): Promise<boolean> {
   const w = writeArrays(decision);
   try {
-    return await writeStatement(sql, decision, writes, w);
+    return await writeStatement(w.deleted.length > 0 ? connections.planned : connections.cached, decision, writes, w);
   } catch (error) {
     if (isDecidedBefore(error)) return false;
     throw error;
@@ -49,6 +55,12 @@ function isDecidedBefore(error: unknown): boolean {
 }
 
 async function writeStatement(sql: Sql, decision: BatchDecision, writes: number, w: ReturnType<typeof writeArrays>): Promise<boolean> {
+  const deleted =
+    w.deleted.length > 0
+      ? sql`deleted as (
+      delete from kv_values where key = any(${sql.array(w.deleted)}::text[]) and exists (select from head)
+    ),`
+      : sql``;
   const [row] = await sql<{ won: number }[]>`
     with head as (
       update kv_head set revision = ${decision.head}, writes = writes + 1 where id = 1 and writes = ${writes} returning 1
@@ -57,9 +69,7 @@ async function writeStatement(sql: Sql, decision: BatchDecision, writes: number,
       select * from unnest(${sql.array(w.putKeys)}::text[], ${sql.array(w.putValues)}::text[], ${sql.array(w.putRevisions)}::bigint[])
       where exists (select from head)
       on conflict (key) do update set value = excluded.value, revision = excluded.revision
-    ), deleted as (
-      delete from kv_values where key = any(${sql.array(w.deleted)}::text[]) and exists (select from head)
-    ), logged as (
+    ), ${deleted} logged as (
       insert into kv_changes (revision, key, value, command_id, at)
       select * from unnest(${sql.array(w.changeRevisions)}::bigint[], ${sql.array(w.changeKeys)}::text[],
         ${sql.array(w.changeValues as string[])}::text[], ${sql.array(w.changeCommandIds)}::text[], ${sql.array(w.changeAt)}::timestamptz[])

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { commitBatch } from '../../src/consumer/commit-batch.js';
 import type { Command } from '../../src/domain/commands.js';
 import { decideBatch } from '../../src/domain/decide.js';
-import type { PostgresStore } from '../../src/store/postgres-store.js';
+import { PostgresStore } from '../../src/store/postgres-store.js';
 import { holdHeadLock } from './database-faults.js';
-import { migratedStore, type Cluster } from './cluster.js';
+import { DATABASE_URL, migratedStore, type Cluster } from './cluster.js';
 
 const put = (commandId: string, key: string, value: string): Command => ({ type: 'PutValue', commandId, key, value, precondition: undefined });
 const deleteMissing = (commandId: string): Command => ({ type: 'DeleteValue', commandId, key: `missing:${commandId}`, precondition: undefined });
@@ -44,13 +44,16 @@ test('a batch decided before another batch was written is not written, even when
 });
 
 test('two writers decided against the same read: the one that waited for the head lock finds it taken and writes nothing', async () => {
-  const { cluster, store } = await migratedStore({ maxConnections: 2 });
+  // Two consumers: each store writes its batches on a connection of its own.
+  const { cluster, store } = await migratedStore();
+  const other = new PostgresStore({ url: DATABASE_URL, schema: cluster.name, maxConnections: 1 });
+  after(() => other.close());
   const a = await decidedAgainstRead(store, [put('a', 'shared', 'from a')]);
-  const b = await decidedAgainstRead(store, [put('b', 'shared', 'from b')]);
+  const b = await decidedAgainstRead(other, [put('b', 'shared', 'from b')]);
   assert.equal(a.decision.head, b.decision.head, 'both claim the same revision');
   const lock = await holdHeadLock(cluster);
   const first = store.writeBatch(a.decision, a.read.writes);
-  const second = store.writeBatch(b.decision, b.read.writes);
+  const second = other.writeBatch(b.decision, b.read.writes);
   try {
     // Both wait on the head row's lock inside their statements.
     for (let waited = 0; (await lock.blocked()).length < 2; waited += 20) {
