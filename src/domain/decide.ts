@@ -26,6 +26,8 @@ export interface BatchDecision {
   /** Final state of every key the batch wrote: a value, or null for deleted. */
   readonly finalState: Map<string, StoredEntry | null>;
   readonly head: number;
+  /** When the batch was decided: the `at` of each of its changes. */
+  readonly at: string;
 }
 
 /**
@@ -35,7 +37,7 @@ export interface BatchDecision {
 export function decideBatch(input: BatchInput): BatchDecision {
   const state = new Map<string, StoredEntry | null>();
   const known = new Map(input.known);
-  const decision: BatchDecision = { changes: [], outcomes: [], decided: [], finalState: state, head: input.head };
+  const decision: BatchDecision = { changes: [], outcomes: [], decided: [], finalState: state, head: input.head, at: input.at };
   let head = input.head;
   for (const command of input.commands) {
     const replay = known.get(command.commandId);

@@ -71,8 +71,9 @@ async function writeStatement(sql: Sql, decision: BatchDecision, writes: number,
       on conflict (key) do update set value = excluded.value, revision = excluded.revision
     ), ${deleted} logged as (
       insert into kv_changes (revision, key, value, command_id, at)
-      select * from unnest(${sql.array(w.changeRevisions)}::bigint[], ${sql.array(w.changeKeys)}::text[],
-        ${sql.array(w.changeValues as string[])}::text[], ${sql.array(w.changeCommandIds)}::text[], ${sql.array(w.changeAt)}::timestamptz[])
+      select revision, key, value, command_id, ${decision.at}::timestamptz
+        from unnest(${sql.array(w.changeRevisions)}::bigint[], ${sql.array(w.changeKeys)}::text[],
+          ${sql.array(w.changeValues as string[])}::text[], ${sql.array(w.changeCommandIds)}::text[]) as c(revision, key, value, command_id)
       where exists (select from head)
     ), decided as (
       insert into kv_outcomes (command_id, key, status, revision, current_revision)
@@ -119,7 +120,6 @@ function writeArrays(decision: BatchDecision) {
     changeKeys: decision.changes.map((c) => c.key),
     changeValues: decision.changes.map((c) => (c.type === 'value.put' ? c.value : null)),
     changeCommandIds: decision.changes.map((c) => c.commandId),
-    changeAt: decision.changes.map((c) => c.at),
     outcomeIds: decision.decided.map((o) => o.commandId),
     outcomeKeys: decision.decided.map((o) => o.key),
     outcomeStatus: decision.decided.map((o) => o.status),
