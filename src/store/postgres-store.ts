@@ -241,10 +241,11 @@ const IDLE_IN_TRANSACTION_MS = 10_000;
  * Reads are planned on every run with their real arrays (`force_custom_plan`): a generic plan made
  * while a table was small kept scanning it whole once it was large (at 100,000 keys half of the
  * batch reads were sequential scans, and the consumer's backend used 60% of a core). The batch
- * write's plan has no such choice to get wrong (its inserts read only their arrays, its delete
- * finds keys by the primary key even planned on an empty table), so its connection lets
- * PostgreSQL cache it (`auto`): planning its five statements took 0.15 ms of every batch's commit
- * (0.54 → 0.40 ms p50 for one command, 1.02 → 0.89 ms for 20, among 100,000 keys).
+ * write without a delete has no such choice to get wrong (its inserts read only their arrays, the
+ * upsert finds conflicts through the key), so the write connection lets PostgreSQL cache its plan
+ * (`auto`): planning it took 0.15 ms of every batch's commit (0.54 → 0.40 ms p50 for one command,
+ * 1.02 → 0.89 ms for 20, among 100,000 keys). A batch that deletes is written through the
+ * planned pool (batch-statements.ts, writeBatch).
  */
 function connect(options: PostgresStoreOptions, planCacheMode: 'force_custom_plan' | 'auto'): Sql {
   const common = {
