@@ -42,7 +42,7 @@ export async function readBatch(sql: Sql, commandIds: readonly string[], keys: r
 export async function writeBatch(connections: { planned: Sql; cached: Sql }, decision: BatchDecision, writes: number): Promise<boolean> {
   const w = writeArrays(decision);
   try {
-    return await writeStatement(w.deleted.length > 0 ? connections.planned : connections.cached, decision, writes, w);
+    return await writeStatement(connections, decision, writes, w);
   } catch (error) {
     if (isDecidedBefore(error)) return false;
     throw error;
@@ -54,13 +54,20 @@ function isDecidedBefore(error: unknown): boolean {
   return e.code === '23505' && e.table_name === 'kv_outcomes';
 }
 
-async function writeStatement(sql: Sql, decision: BatchDecision, writes: number, w: ReturnType<typeof writeArrays>): Promise<boolean> {
-  const deleted =
-    w.deleted.length > 0
-      ? sql`deleted as (
+async function writeStatement(
+  connections: { planned: Sql; cached: Sql },
+  decision: BatchDecision,
+  writes: number,
+  w: ReturnType<typeof writeArrays>,
+): Promise<boolean> {
+  // One test decides both the statement's delete and its connection: the cached plan never has one.
+  const deletes = w.deleted.length > 0;
+  const sql = deletes ? connections.planned : connections.cached;
+  const deleted = deletes
+    ? sql`deleted as (
       delete from kv_values where key = any(${sql.array(w.deleted)}::text[]) and exists (select from head)
     ),`
-      : sql``;
+    : sql``;
   const [row] = await sql<{ won: number }[]>`
     with head as (
       update kv_head set revision = ${decision.head}, writes = writes + 1 where id = 1 and writes = ${writes} returning 1

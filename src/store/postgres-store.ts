@@ -50,12 +50,17 @@ export class PostgresStore implements Store {
     return this.options.socketPath ? this.sql : connect({ ...this.options, maxConnections: 1 }, 'auto');
   }
 
+  /** Each pool once (embedded, the write connection is the pool). */
+  private pools(): Sql[] {
+    return [...new Set([this.sql, this.writes])];
+  }
+
   /**
    * The faulted connection keeps a stale write buffer and timer, so it would fail every later
    * query: a new pool takes over, the old one is ended once its transactions are over (or fail).
    */
   resetConnections(): void {
-    const old = new Set([this.sql, this.writes]);
+    const old = this.pools();
     this.sql = connect(this.options, 'force_custom_plan');
     this.writes = this.writeConnection();
     for (const sql of old) sql.end({ timeout: 5 }).catch(() => {});
@@ -190,7 +195,7 @@ export class PostgresStore implements Store {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...new Set([this.sql, this.writes])].map((sql) => sql.end({ timeout: 2 })));
+    await Promise.all(this.pools().map((sql) => sql.end({ timeout: 2 })));
   }
 }
 
