@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { HotCounter, HotHistogram } from './hot-metrics.js';
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
@@ -10,65 +11,70 @@ export function createMetrics(read: { revision: () => number; keys: () => number
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
-  // A labels() lookup per request cost as much as the rest of a GET answered from memory: those
-  // reads are counted with a plain increment and added to the counter when it is scraped.
+  // Even a lookup of the label set per request cost as much as the rest of a GET answered from
+  // memory: those reads are counted with a plain increment and added to the counter when it is scraped.
   const memoryReads = { count: 0 };
+  const hot = <T extends HotCounter | HotHistogram>(metric: T): T => {
+    registry.registerMetric(metric as never);
+    return metric;
+  };
   return {
     registry,
     memoryReads,
-    requests: new Counter({
-      name: 'driftkv_http_requests_total',
-      help: 'HTTP requests by route, method and status',
-      labelNames: ['route', 'method', 'status'] as const,
-      registers,
-      collect() {
+    requests: hot(
+      new HotCounter('driftkv_http_requests_total', 'HTTP requests by route, method and status', ['route', 'method', 'status'], (counter) => {
         if (memoryReads.count === 0) return;
-        this.labels('value', 'GET', '200').inc(memoryReads.count);
+        counter.add(memoryReads.count, 'value', 'GET', '200');
         memoryReads.count = 0;
-      },
-    }),
-    latency: new Histogram({
-      name: 'driftkv_http_request_duration_seconds',
-      help: 'HTTP request latency by route (GETs answered from memory within the request callback are not timed)',
-      labelNames: ['route'] as const,
-      buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
-      registers,
-    }),
-    batchSize: new Histogram({ name: 'driftkv_consumer_batch_size', help: 'Commands per committed batch', buckets: [1, 2, 5, 10, 50, 100, 500, 1000, 5000], registers }),
+      }),
+    ),
+    latency: hot(
+      new HotHistogram(
+        'driftkv_http_request_duration_seconds',
+        'HTTP request latency by route (GETs answered from memory within the request callback are not timed)',
+        [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+        ['route'],
+      ),
+    ),
+    batchSize: hot(new HotHistogram('driftkv_consumer_batch_size', 'Commands per committed batch', [1, 2, 5, 10, 50, 100, 500, 1000, 5000])),
     // Where a write's time goes: the command bus until its batch starts, its batch's commit here,
     // then the change's trip to each instance (the PUT's own latency is
     // driftkv_http_request_duration_seconds{route="value"}).
-    commandQueued: new Histogram({
-      name: 'driftkv_command_queued_seconds',
-      help: "From a batch's oldest command being sent to the batch starting to commit (the command bus and the wait for the batch before it); millisecond resolution, across hosts as good as their clocks",
-      buckets: HOP_BUCKETS,
-      registers,
-    }),
-    commandConfirm: new Histogram({
-      name: 'driftkv_command_confirm_seconds',
-      help: "From a write's command being handed to the command bus to the bus confirming it durable (RabbitMQ's publisher confirm); a write's answer waits for it unless the write's outcome comes first",
-      buckets: HOP_BUCKETS,
-      registers,
-    }),
-    batchCommit: new Histogram({
-      name: 'driftkv_consumer_commit_seconds',
-      help: 'Time to commit one batch in PostgreSQL: its read, decision and write, retries included',
-      buckets: [0.0005, 0.001, 0.0015, ...HOP_BUCKETS.slice(1, -1)],
-      registers,
-    }),
-    changeVisible: new Histogram({
-      name: 'driftkv_change_visible_seconds',
-      help: "From a batch's decision in the consumer (its changes' at) until its changes are applied here; millisecond resolution, and across hosts as good as their clocks",
-      buckets: HOP_BUCKETS,
-      registers,
-    }),
+    commandQueued: hot(
+      new HotHistogram(
+        'driftkv_command_queued_seconds',
+        "From a batch's oldest command being sent to the batch starting to commit (the command bus and the wait for the batch before it); millisecond resolution, across hosts as good as their clocks",
+        HOP_BUCKETS,
+      ),
+    ),
+    commandConfirm: hot(
+      new HotHistogram(
+        'driftkv_command_confirm_seconds',
+        "From a write's command being handed to the command bus to the bus confirming it durable (RabbitMQ's publisher confirm); a write's answer waits for it unless the write's outcome comes first",
+        HOP_BUCKETS,
+      ),
+    ),
+    batchCommit: hot(
+      new HotHistogram(
+        'driftkv_consumer_commit_seconds',
+        'Time to commit one batch in PostgreSQL: its read, decision and write, retries included',
+        [0.0005, 0.001, 0.0015, ...HOP_BUCKETS.slice(1, -1)],
+      ),
+    ),
+    changeVisible: hot(
+      new HotHistogram(
+        'driftkv_change_visible_seconds',
+        "From a batch's decision in the consumer (its changes' at) until its changes are applied here; millisecond resolution, and across hosts as good as their clocks",
+        HOP_BUCKETS,
+      ),
+    ),
     batchReads: new Counter({
       name: 'driftkv_consumer_reads_total',
       help: "Batches the consumer read from PostgreSQL before deciding them (the others were decided from its own last writes and this instance's keyspace, and written in one round trip)",
       registers,
     }),
     commandsApplied: new Counter({ name: 'driftkv_changes_committed_total', help: 'Changes committed by this instance\'s consumer', registers }),
-    eventsReceived: new Counter({ name: 'driftkv_events_received_total', help: "Event batches received from the event bus (one that this instance's consumer committed counts twice: handed over in-process, then its copy through the broker)", registers }),
+    eventsReceived: new Counter({ name: 'driftkv_events_received_total', help: "Event batches received from the event bus (one that this instance's consumer committed is handed over in-process; its copy through the broker is dropped unread)", registers }),
     reconnects: new Counter({ name: 'driftkv_bus_resubscriptions_total', help: 'Event bus resubscriptions after a reconnect', registers }),
     applied: new Gauge({ name: 'driftkv_applied_revision', help: 'Revision this instance has applied', registers, collect() { this.set(read.revision()); } }),
     keys: new Gauge({ name: 'driftkv_keys', help: 'Keys held in memory', registers, collect() { this.set(read.keys()); } }),

@@ -1,6 +1,6 @@
 import type { Command } from '../domain/commands.js';
 import { decideBatch, type BatchDecision } from '../domain/decide.js';
-import type { CommittedBatch } from '../domain/events.js';
+import type { CommittedBatch, Outcome } from '../domain/events.js';
 import type { Store } from '../store/store.js';
 import type { OwnWrites } from './own-writes.js';
 
@@ -46,8 +46,11 @@ async function write(store: Store, decision: BatchDecision, writes: number, own:
   }
 }
 
+/** A change carries its command's outcome: the batch announces only the outcomes no change carries. */
 function committedBatch(decision: BatchDecision): CommittedBatch {
-  return { changes: decision.changes, outcomes: decision.outcomes, head: decision.head };
+  const carried = new Set<Outcome>();
+  for (const outcome of decision.decided) if (outcome.status === 'applied') carried.add(outcome);
+  return { changes: decision.changes, outcomes: decision.outcomes.filter((o) => !carried.has(o)), head: decision.head };
 }
 
 function unique(values: string[]): string[] {

@@ -33,9 +33,20 @@ export type Outcome =
 /** What the consumer announces after one committed batch. */
 export interface CommittedBatch {
   readonly changes: readonly Change[];
+  /**
+   * The outcomes none of its changes carries (each change is its command's outcome, applied at
+   * its revision): commands refused by a precondition or with nothing to delete, and replays of
+   * commands decided before.
+   */
   readonly outcomes: readonly Outcome[];
   /** The head revision right after this batch committed. */
   readonly head: number;
+}
+
+/** Every outcome a batch announces, in command id order: those its changes carry, and the others. */
+export function outcomesOf(batch: CommittedBatch): Outcome[] {
+  const carried = batch.changes.map((c): Outcome => ({ commandId: c.commandId, key: c.key, status: 'applied', revision: c.revision }));
+  return [...carried, ...batch.outcomes].sort((a, b) => (a.commandId < b.commandId ? -1 : a.commandId > b.commandId ? 1 : 0));
 }
 
 /** Not revisioned: a websocket opened or closed somewhere in the cluster. */

@@ -1,6 +1,9 @@
 import type { HttpResponse } from 'uWebSockets.js';
 import { DriftError } from '../domain/errors.js';
 
+/** What a handler returns when it answers later, through `Exchange.answer` or `Exchange.fail`. */
+export const LATER = Symbol('answered later');
+
 export interface Reply {
   readonly status: number;
   readonly body?: string;
@@ -58,6 +61,8 @@ export class Exchange {
   private aborted = false;
   private answered = false;
   private onAbort: (() => void) | undefined;
+  /** Set by the route for handlers that answer later: takes the reply, or the error to answer. */
+  settle: ((reply: Reply | undefined, error?: unknown) => void) | undefined;
 
   constructor(
     private readonly res: HttpResponse,
@@ -99,30 +104,61 @@ export class Exchange {
     this.res.endWithoutBody();
   }
 
-  /** Reads the whole body, refusing (413) as soon as the declared or received size passes `limit`. */
-  readBody(limit: number, declaredLength: number | undefined): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-      const tooLarge = (declared?: number) => new DriftError('value_too_large', `the value is larger than ${limit} bytes`, { limit, declared });
-      if (declaredLength !== undefined && declaredLength > limit) {
-        reject(tooLarge(declaredLength));
+  /** For a handler that returned LATER: answers what `make` returns, or the error it throws. */
+  answer(make: () => Reply): void {
+    let reply: Reply;
+    try {
+      reply = make();
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    this.settle?.(reply);
+  }
+
+  /** For a handler that returned LATER: answers the error (a DriftError's status and code). */
+  fail(error: unknown): void {
+    this.settle?.(undefined, error);
+  }
+
+  /**
+   * Reads the whole body and hands it to `then` (or fails the exchange: 413 as soon as the
+   * declared or received size passes `limit`, or the client going away). The bytes are valid
+   * during the call only: a body that came in one chunk is uWS's own memory, not copied.
+   */
+  readBody(limit: number, declaredLength: number | undefined, then: (body: Uint8Array) => void): void {
+    const tooLarge = (declared?: number) => new DriftError('value_too_large', `the value is larger than ${limit} bytes`, { limit, declared });
+    if (declaredLength !== undefined && declaredLength > limit) {
+      this.fail(tooLarge(declaredLength));
+      return;
+    }
+    let chunks: Buffer[] | undefined;
+    let received = 0;
+    let refused = false;
+    // Without this, a client that hangs up mid-body leaves the request pending for good.
+    this.onAbort = () => this.fail(new DriftError('client_closed', 'the client closed the connection before sending the whole body'));
+    this.res.onData((chunk, isLast) => {
+      if (refused) return;
+      received += chunk.byteLength;
+      if (received > limit) {
+        refused = true;
+        this.fail(tooLarge());
         return;
       }
-      const chunks: Buffer[] = [];
-      let received = 0;
-      let refused = false;
-      // Without this, a client that hangs up mid-body leaves the request pending for good.
-      this.onAbort = () => reject(new DriftError('client_closed', 'the client closed the connection before sending the whole body'));
-      this.res.onData((chunk, isLast) => {
-        if (refused) return;
-        received += chunk.byteLength;
-        if (received > limit) {
-          refused = true;
-          reject(tooLarge());
-          return;
-        }
-        chunks.push(Buffer.from(new Uint8Array(chunk)));
-        if (isLast) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received));
-      });
+      if (isLast && !chunks) {
+        this.take(then, new Uint8Array(chunk));
+        return;
+      }
+      (chunks ??= []).push(Buffer.from(new Uint8Array(chunk)));
+      if (isLast) this.take(then, Buffer.concat(chunks, received));
     });
+  }
+
+  private take(then: (body: Uint8Array) => void, body: Uint8Array): void {
+    try {
+      then(body);
+    } catch (error) {
+      this.fail(error);
+    }
   }
 }

@@ -16,7 +16,7 @@ export function parseKey(raw: string, maxBytes: number): string {
 }
 
 /** The raw body as a string; PostgreSQL text cannot hold U+0000, so that is refused here rather than lost later. */
-export function parseValue(body: Buffer): string {
+export function parseValue(body: Uint8Array): string {
   let value: string;
   try {
     value = utf8.decode(body);

@@ -13,13 +13,13 @@ import { Replicator } from '../replication/replicator.js';
 import { Writer } from '../writes/writer.js';
 import { Access, bearerToken, type Scope } from './access.js';
 import { errorReply } from './errors.js';
-import { Exchange, ReadHeaders, type Reply } from './exchange.js';
+import { Exchange, LATER, ReadHeaders, type Reply } from './exchange.js';
 import { landingPage } from './routes/landing.js';
 import { parseQuery } from './request.js';
 import { health, metricsReply, readiness } from './routes/system.js';
 import { deleteValue, getValue, listValues, putValue, readFromMemory, type ValuesDeps } from './routes/values.js';
 
-type Handler = (ex: Exchange, req: HttpRequest) => Reply | Promise<Reply>;
+type Handler = (ex: Exchange, req: HttpRequest) => Reply | Promise<Reply> | typeof LATER;
 
 // Any other method is counted as OTHER: a label per client-chosen method would grow without bound.
 const METHODS = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'POST', 'PATCH', 'OPTIONS']);
@@ -129,31 +129,32 @@ export class HttpServer {
   }
 
   private route(name: string, handler: Handler, scope: Scope = 'open') {
+    const latency = this.metrics.latency.child(name);
     return (res: HttpResponse, req: HttpRequest): void => {
       const started = performance.now();
       const method = req.getMethod().toUpperCase();
       const ex = new Exchange(res, this.stamp, method === 'HEAD');
-      const done = (reply: Reply) => {
+      // Settled once, whichever way the handler answers: at once, by a promise, or later (LATER).
+      this.inFlight++;
+      ex.settle = (answer, error) => {
+        ex.settle = undefined;
+        this.inFlight--;
+        const reply = answer ?? this.failure(error);
         ex.reply(reply);
-        this.metrics.requests.labels(name, METHODS.has(method) ? method : 'OTHER', String(reply.status)).inc();
-        this.metrics.latency.labels(name).observe((performance.now() - started) / 1000);
+        this.metrics.requests.inc(name, METHODS.has(method) ? method : 'OTHER', String(reply.status));
+        latency.observeSince(started);
       };
-      let result: Reply | Promise<Reply>;
+      let result: Reply | Promise<Reply> | typeof LATER;
       try {
         this.authorize(scope, req, name);
         result = handler(ex, req);
       } catch (error) {
-        done(this.failure(error));
+        ex.fail(error);
         return;
       }
-      if (!(result instanceof Promise)) {
-        done(result);
-        return;
-      }
-      this.inFlight++;
-      result
-        .then(done, (error: unknown) => done(this.failure(error)))
-        .finally(() => this.inFlight--);
+      if (result === LATER) return;
+      if (result instanceof Promise) result.then((reply) => ex.settle?.(reply), (error: unknown) => ex.fail(error));
+      else ex.settle?.(result);
     };
   }
 

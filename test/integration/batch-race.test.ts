@@ -3,6 +3,7 @@ import { after, test } from 'node:test';
 import { commitBatch } from '../../src/consumer/commit-batch.js';
 import type { Command } from '../../src/domain/commands.js';
 import { decideBatch } from '../../src/domain/decide.js';
+import { outcomesOf } from '../../src/domain/events.js';
 import { PostgresStore } from '../../src/store/postgres-store.js';
 import { holdHeadLock } from './database-faults.js';
 import { DATABASE_URL, migratedStore, type Cluster } from './cluster.js';
@@ -39,7 +40,7 @@ test('a batch decided before another batch was written is not written, even when
 
   // Read and decided again, it goes through with the next revision.
   const batch = await commitBatch(store, [put('late', 'k', 'v2')], new Date());
-  assert.deepEqual(batch.outcomes, [{ commandId: 'late', key: 'k', status: 'applied', revision: 2 }]);
+  assert.deepEqual(outcomesOf(batch), [{ commandId: 'late', key: 'k', status: 'applied', revision: 2 }]);
   assert.deepEqual((await cluster.changeLog()).map((c) => c.revision), [1, 2]);
 });
 

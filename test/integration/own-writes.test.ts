@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { commitBatch } from '../../src/consumer/commit-batch.js';
 import { OwnWrites } from '../../src/consumer/own-writes.js';
 import type { Command, Precondition } from '../../src/domain/commands.js';
-import type { CommittedBatch } from '../../src/domain/events.js';
+import { outcomesOf, type CommittedBatch } from '../../src/domain/events.js';
 import { Keyspace } from '../../src/domain/keyspace.js';
 import { migratedStore } from './cluster.js';
 
@@ -31,14 +31,15 @@ test('a key written by the last batch, not yet in the keyspace, is decided from 
   assert.equal(own.reads, 1, 'the first batch is read');
 
   const second = await commitBatch(store, [put('c2', 'k', 'v2', { kind: 'revision', revision: 1 }), put('c3', 'fresh', 'x', { kind: 'absent' })], new Date(), own);
-  assert.deepEqual(second.outcomes, [
+  assert.deepEqual(outcomesOf(second), [
     { commandId: 'c2', key: 'k', status: 'applied', revision: 2 },
     { commandId: 'c3', key: 'fresh', status: 'applied', revision: 3 },
   ]);
+  assert.deepEqual(second.outcomes, [], 'applied commands are announced by their changes alone');
   assert.equal(own.reads, 1, 'decided from what the consumer knew');
 
   const third = await commitBatch(store, [put('c4', 'k', 'v3', { kind: 'revision', revision: 1 })], new Date(), own);
-  assert.deepEqual(third.outcomes, [{ commandId: 'c4', key: 'k', status: 'precondition_failed', current: 2 }]);
+  assert.deepEqual(outcomesOf(third), [{ commandId: 'c4', key: 'k', status: 'precondition_failed', current: 2 }]);
   assert.equal(own.reads, 1);
 });
 
@@ -47,7 +48,7 @@ test('a redelivered command decided without a read is refused by its stored outc
   applied(keyspace, first);
 
   const again = await commitBatch(store, [put('c1', 'k', 'v1'), put('c2', 'k', 'v2')], new Date(), own);
-  assert.deepEqual(again.outcomes, [
+  assert.deepEqual(outcomesOf(again), [
     { commandId: 'c1', key: 'k', status: 'applied', revision: 1 },
     { commandId: 'c2', key: 'k', status: 'applied', revision: 2 },
   ]);
@@ -63,13 +64,13 @@ test('another consumer wrote in between: the batch decided from stale knowledge 
   await commitBatch(store, [put('other', 'k', 'theirs')], new Date());
 
   const late = await commitBatch(store, [put('c2', 'k', 'mine', { kind: 'revision', revision: 1 })], new Date(), own);
-  assert.deepEqual(late.outcomes, [{ commandId: 'c2', key: 'k', status: 'precondition_failed', current: 2 }]);
+  assert.deepEqual(outcomesOf(late), [{ commandId: 'c2', key: 'k', status: 'precondition_failed', current: 2 }]);
   assert.equal(own.reads, 2);
   assert.equal((await cluster.stored()).get('k')?.value, 'theirs');
   assert.deepEqual((await cluster.changeLog()).map((c) => c.revision), [1, 2]);
 
   // Knowing again from that read: the next batch needs none, even with the keyspace behind.
   const next = await commitBatch(store, [put('c3', 'k', 'mine', { kind: 'revision', revision: 2 })], new Date(), own);
-  assert.deepEqual(next.outcomes, [{ commandId: 'c3', key: 'k', status: 'applied', revision: 3 }]);
+  assert.deepEqual(outcomesOf(next), [{ commandId: 'c3', key: 'k', status: 'applied', revision: 3 }]);
   assert.equal(own.reads, 3, 'the keyspace has not applied revision 2 (read), so the batch was read');
 });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { Logger } from '../../logger.js';
@@ -20,6 +21,8 @@ export class AmqpEventBus implements EventBus {
   private readonly channel: ManagedChannel;
   private subscriber: { handler: (m: BusMessage) => void; onResubscribed: () => void; setups: number } | undefined;
   private firstBinding: { promise: Promise<void>; resolve: () => void } | undefined;
+  /** Marks the batches this process published (and already handed over here): their copies need no parsing. */
+  private readonly origin = randomUUID();
 
   constructor(
     connection: AmqpConnectionManager,
@@ -40,13 +43,17 @@ export class AmqpEventBus implements EventBus {
    * broker to every instance: the copy that comes back later is a duplicate, which the replicator
    * ignores by revision. The writes this instance's consumer commits are answered a broker round
    * trip sooner. Other messages are not idempotent, so they come back only through the broker.
+   * The copy is recognised by its origin (a tag of this process, not the instance id, which two
+   * processes could share by mistake) and dropped unread.
    */
   async publish(message: BusMessage): Promise<void> {
     const content = Buffer.from(JSON.stringify(message));
-    if (message.kind === 'batch') this.deliverHere(message);
+    const local = message.kind === 'batch';
+    if (local) this.deliverHere(message);
     await this.channel.wrapper.publish(this.names.events, '', content, {
       contentType: CONTENT_TYPE,
       timeout: this.publishTimeoutMs,
+      ...(local ? { appId: this.origin } : {}),
     });
   }
 
@@ -91,6 +98,7 @@ export class AmqpEventBus implements EventBus {
     } catch {
       // The channel closed meanwhile: the queue died with it, and the resubscription catches up.
     }
+    if (delivery.properties.appId === this.origin) return;
     let message: BusMessage;
     try {
       message = JSON.parse(delivery.content.toString('utf8')) as BusMessage;

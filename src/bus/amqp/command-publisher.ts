@@ -11,11 +11,20 @@ import { declareCommands, type Topology } from './topology.js';
 const MAX_COMMANDS_PER_MESSAGE = 500;
 const MAX_BYTES_PER_MESSAGE = 4 * 1024 * 1024;
 
-interface Pending {
-  readonly command: Command;
-  readonly bytes: number;
+/** The commands of one message, and the one promise they all share: the message's confirm. */
+interface Group {
+  readonly commands: Command[];
+  bytes: number;
+  readonly confirmed: Promise<void>;
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
+}
+
+function group(): Group {
+  let resolve!: () => void;
+  let reject!: (error: Error) => void;
+  const confirmed = new Promise<void>((yes, no) => ((resolve = yes), (reject = no)));
+  return { commands: [], bytes: 0, confirmed, resolve, reject };
 }
 
 /**
@@ -27,7 +36,8 @@ interface Pending {
 export class CommandPublisher {
   private readonly channel: ManagedChannel;
   private readonly returned = new Set<string>();
-  private pending: Pending[] = [];
+  /** This turn's messages, the last one still open. */
+  private pending: Group[] = [];
   private scheduled = false;
 
   constructor(
@@ -44,14 +54,18 @@ export class CommandPublisher {
   }
 
   send(command: Command): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const bytes = Buffer.byteLength(command.key) + (command.type === 'PutValue' ? Buffer.byteLength(command.value) : 0) + 200;
-      this.pending.push({ command, bytes, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
+    const bytes = Buffer.byteLength(command.key) + (command.type === 'PutValue' ? Buffer.byteLength(command.value) : 0) + 200;
+    let open = this.pending.at(-1);
+    if (!open || open.commands.length >= MAX_COMMANDS_PER_MESSAGE || (open.commands.length > 0 && open.bytes + bytes > MAX_BYTES_PER_MESSAGE)) {
+      this.pending.push((open = group()));
+    }
+    open.commands.push(command);
+    open.bytes += bytes;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return open.confirmed;
   }
 
   close(): Promise<void> {
@@ -69,24 +83,16 @@ export class CommandPublisher {
 
   private flush(): void {
     this.scheduled = false;
-    const all = this.pending;
+    const groups = this.pending;
     this.pending = [];
-    for (let start = 0; start < all.length; ) {
-      let end = start;
-      let bytes = 0;
-      while (end < all.length && end - start < MAX_COMMANDS_PER_MESSAGE && (end === start || bytes + all[end]!.bytes <= MAX_BYTES_PER_MESSAGE)) {
-        bytes += all[end]!.bytes;
-        end++;
-      }
-      void this.publish(all.slice(start, end));
-      start = end;
-    }
+    for (const g of groups) void this.publish(g);
   }
 
-  private async publish(group: Pending[]): Promise<void> {
-    const messageId = group.length === 1 ? group[0]!.command.commandId : randomUUID();
+  private async publish(group: Group): Promise<void> {
+    const { commands } = group;
+    const messageId = commands.length === 1 ? commands[0]!.commandId : randomUUID();
     try {
-      await this.channel.wrapper.publish('', this.names.commands, encodeCommands(group.map((p) => p.command)), {
+      await this.channel.wrapper.publish('', this.names.commands, encodeCommands(commands), {
         persistent: true,
         mandatory: true,
         messageId,
@@ -94,10 +100,10 @@ export class CommandPublisher {
         timeout: this.publishTimeoutMs,
       });
       if (this.returned.delete(messageId)) throw new Error(`the broker could not route the command message to ${this.names.commands}`);
-      for (const p of group) p.resolve();
+      group.resolve();
     } catch (error) {
-      this.log.warn({ err: error, commands: group.length }, 'a command message was not confirmed');
-      for (const p of group) p.reject(error as Error);
+      this.log.warn({ err: error, commands: commands.length }, 'a command message was not confirmed');
+      group.reject(error as Error);
     }
   }
 }

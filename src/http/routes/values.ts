@@ -6,7 +6,7 @@ import { DriftError } from '../../domain/errors.js';
 import { hashKeyWithout } from '../../domain/answer-table.js';
 import { etagLength, revisionOf, type Keyspace } from '../../domain/keyspace.js';
 import type { WriteResult, Writer } from '../../writes/writer.js';
-import type { Exchange, ReadHeaders, Reply } from '../exchange.js';
+import { LATER, type Exchange, type ReadHeaders, type Reply } from '../exchange.js';
 import {
   etagMatches,
   parseContentLength,
@@ -77,20 +77,33 @@ export function listValues(deps: ValuesDeps, _ex: Exchange, req: HttpRequest): R
   return { status: 200, body: JSON.stringify({ items: page.items, next: page.next, revision: deps.keyspace.revision }) };
 }
 
-export async function putValue(deps: ValuesDeps, ex: Exchange, req: HttpRequest): Promise<Reply> {
-  // Everything from req is read before the first await: uWS invalidates it after this callback.
+/**
+ * PUT /values/{key}: the body, then the write, then the answer, each step a callback of the one
+ * before (no promise per step: this is the path every write takes).
+ */
+export function putValue(deps: ValuesDeps, ex: Exchange, req: HttpRequest): typeof LATER {
+  // Everything from req is read now: uWS invalidates it after this callback.
   const key = parseKey(req.getUrl().slice(PREFIX.length), deps.config.maxKeyBytes);
   const head = writeHeaders(req);
-  const body = await ex.readBody(deps.config.maxValueBytes, parseContentLength(req.getHeader('content-length')));
-  const command: Command = { type: 'PutValue', commandId: head.commandId, key, value: parseValue(body), precondition: head.precondition };
-  return writeReply(command, await deps.writer.write(command, head.respondAsync));
+  ex.readBody(deps.config.maxValueBytes, parseContentLength(req.getHeader('content-length')), (body) => {
+    const command: Command = { type: 'PutValue', commandId: head.commandId, key, value: parseValue(body), precondition: head.precondition };
+    submit(deps, ex, command, head.respondAsync);
+  });
+  return LATER;
 }
 
-export async function deleteValue(deps: ValuesDeps, _ex: Exchange, req: HttpRequest): Promise<Reply> {
+export function deleteValue(deps: ValuesDeps, ex: Exchange, req: HttpRequest): typeof LATER {
   const key = parseKey(req.getUrl().slice(PREFIX.length), deps.config.maxKeyBytes);
   const head = writeHeaders(req);
-  const command: Command = { type: 'DeleteValue', commandId: head.commandId, key, precondition: head.precondition };
-  return writeReply(command, await deps.writer.write(command, head.respondAsync));
+  submit(deps, ex, { type: 'DeleteValue', commandId: head.commandId, key, precondition: head.precondition }, head.respondAsync);
+  return LATER;
+}
+
+function submit(deps: ValuesDeps, ex: Exchange, command: Command, respondAsync: boolean): void {
+  deps.writer.submit(command, respondAsync, (result, error) => {
+    if (result) ex.answer(() => writeReply(command, result));
+    else ex.fail(error);
+  });
 }
 
 function writeHeaders(req: HttpRequest) {
