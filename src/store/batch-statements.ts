@@ -68,22 +68,25 @@ async function writeStatement(
       delete from kv_values where key = any(${sql.array(w.deleted)}::text[]) and exists (select from head)
     ),`
     : sql``;
+  // Each change is sent once (its revision, key, value, command id, and whether it is its key's
+  // last in the batch); the values upserted and the applied outcomes are read from it in SQL.
   const [row] = await sql<{ won: number }[]>`
     with head as (
       update kv_head set revision = ${decision.head}, writes = writes + 1 where id = 1 and writes = ${writes} returning 1
+    ), c as (
+      select * from unnest(${sql.array(w.revisions)}::bigint[], ${sql.array(w.keys)}::text[], ${sql.array(w.values as string[])}::text[],
+          ${sql.array(w.commandIds)}::text[], ${sql.array(w.last)}::bool[]) as c(revision, key, value, command_id, last)
+        where exists (select from head)
     ), put as (
       insert into kv_values (key, value, revision)
-      select * from unnest(${sql.array(w.putKeys)}::text[], ${sql.array(w.putValues)}::text[], ${sql.array(w.putRevisions)}::bigint[])
-      where exists (select from head)
+      select key, value, revision from c where last and value is not null
       on conflict (key) do update set value = excluded.value, revision = excluded.revision
     ), ${deleted} logged as (
-      insert into kv_changes (revision, key, value, command_id, at)
-      select revision, key, value, command_id, ${decision.at}::timestamptz
-        from unnest(${sql.array(w.changeRevisions)}::bigint[], ${sql.array(w.changeKeys)}::text[],
-          ${sql.array(w.changeValues as string[])}::text[], ${sql.array(w.changeCommandIds)}::text[]) as c(revision, key, value, command_id)
-      where exists (select from head)
+      insert into kv_changes (revision, key, value, command_id, at) select revision, key, value, command_id, ${decision.at}::timestamptz from c
     ), decided as (
       insert into kv_outcomes (command_id, key, status, revision, current_revision)
+      select command_id, key, 'applied', revision, null from c
+      union all
       select * from unnest(${sql.array(w.outcomeIds)}::text[], ${sql.array(w.outcomeKeys)}::text[], ${sql.array(w.outcomeStatus)}::text[],
         ${sql.array(w.outcomeRevisions as number[])}::bigint[], ${sql.array(w.outcomeCurrent as number[])}::bigint[])
       where exists (select from head)
@@ -116,29 +119,35 @@ interface BatchRow {
   current_revision: string | null;
 }
 
-/** A decision as the columns of writeBatch's set-based statements (unnest of arrays, not a parameter per cell). */
+/**
+ * A decision as the columns of writeBatch's set-based statement (unnest of arrays, not a parameter
+ * per cell): its changes, each with whether it is the last of its key in the batch (the value that
+ * stays), the keys it leaves deleted, and the outcomes no change carries (every applied outcome is
+ * its change's).
+ */
 function writeArrays(decision: BatchDecision) {
+  const { changes, finalState } = decision;
   const w = {
-    putKeys: [] as string[],
-    putValues: [] as string[],
-    putRevisions: [] as number[],
+    revisions: changes.map((c) => c.revision),
+    keys: changes.map((c) => c.key),
+    values: changes.map((c) => (c.type === 'value.put' ? c.value : null)),
+    commandIds: changes.map((c) => c.commandId),
+    last: changes.map((c) => finalState.get(c.key)?.revision === c.revision),
     deleted: [] as string[],
-    changeRevisions: decision.changes.map((c) => c.revision),
-    changeKeys: decision.changes.map((c) => c.key),
-    changeValues: decision.changes.map((c) => (c.type === 'value.put' ? c.value : null)),
-    changeCommandIds: decision.changes.map((c) => c.commandId),
-    outcomeIds: decision.decided.map((o) => o.commandId),
-    outcomeKeys: decision.decided.map((o) => o.key),
-    outcomeStatus: decision.decided.map((o) => o.status),
-    outcomeRevisions: decision.decided.map((o) => (o.status === 'applied' ? o.revision : null)),
-    outcomeCurrent: decision.decided.map((o) => (o.status === 'precondition_failed' ? o.current : null)),
+    outcomeIds: [] as string[],
+    outcomeKeys: [] as string[],
+    outcomeStatus: [] as string[],
+    outcomeRevisions: [] as (number | null)[],
+    outcomeCurrent: [] as (number | null)[],
   };
-  for (const [key, entry] of decision.finalState) {
-    if (entry) {
-      w.putKeys.push(key);
-      w.putValues.push(entry.value);
-      w.putRevisions.push(entry.revision);
-    } else w.deleted.push(key);
+  for (const [key, entry] of finalState) if (!entry) w.deleted.push(key);
+  for (const o of decision.decided) {
+    if (o.status === 'applied') continue;
+    w.outcomeIds.push(o.commandId);
+    w.outcomeKeys.push(o.key);
+    w.outcomeStatus.push(o.status);
+    w.outcomeRevisions.push(null);
+    w.outcomeCurrent.push(o.status === 'precondition_failed' ? o.current : null);
   }
   return w;
 }
