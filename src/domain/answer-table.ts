@@ -1,3 +1,5 @@
+import { compareKeys } from './key-order.js';
+
 /**
  * Every stored answer (see Answer in keyspace.ts: `"<revision>"{"key":…,"value":…}`) as UTF-8 bytes
  * in large slabs outside the JS heap, found by key through an open-addressing hash table. Per key
@@ -152,6 +154,28 @@ export class AnswerTable {
    * The stored key of `id` against the key bytes [start, end) of `bytes`, in byte order (<0, 0,
    * >0); NaN when the stored key is not plain (its JSON form is not its bytes): compare strings then.
    */
+  /**
+   * The key stored under `id` against `key`, in compareKeys' order (UTF-8 bytes): a plain stored
+   * key is compared from its bytes, with no string made for it. A non-ASCII character of `key`
+   * starts with a byte above every ASCII one, so the stored key is smaller there.
+   */
+  compareKey(id: number, key: string): number {
+    const location = this.locations[id]!;
+    const info = this.infoAt(location) & KEY_INFO_MASK;
+    if (info & 1) return compareKeys(this.keyOf(location), key);
+    const length = info >>> 1;
+    const slab = this.slabs[slabOf(location)]!;
+    const start = this.keyStart(location);
+    const n = Math.min(length, key.length);
+    for (let i = 0; i < n; i++) {
+      const c = key.charCodeAt(i);
+      if (c >= 0x80) return -1;
+      const d = slab[start + i]! - c;
+      if (d !== 0) return d;
+    }
+    return length - key.length;
+  }
+
   compareKeyBytes(id: number, bytes: Uint8Array, start: number, end: number): number {
     const location = this.locations[id]!;
     const info = this.infoAt(location) & KEY_INFO_MASK;

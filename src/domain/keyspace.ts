@@ -210,5 +210,8 @@ export class Keyspace {
 }
 
 function indexOf(table: AnswerTable): SortedKeys<number> {
-  return new SortedKeys<number>((id) => table.keyAt(id));
+  return new SortedKeys<number>(
+    (id) => table.keyAt(id),
+    (id, key) => table.compareKey(id, key),
+  );
 }

@@ -11,7 +11,14 @@ const CHUNK = 512;
 export class SortedKeys<T = string> {
   private chunks: T[][] = [];
 
-  constructor(private readonly keyOf: (item: T) => string = (item) => item as unknown as string) {}
+  /**
+   * `compare`: the item's key against a key, in compareKeys' order; given when the items can be
+   * compared without making their keys into strings (a search compares about log2(n) of them).
+   */
+  constructor(
+    private readonly keyOf: (item: T) => string = (item) => item as unknown as string,
+    private readonly compare: (item: T, key: string) => number = (item, key) => compareKeys(keyOf(item), key),
+  ) {}
 
   /** Adds a key greater than every key held (a snapshot read in key order), filling chunks to the brim. */
   append(key: T): void {
@@ -28,7 +35,7 @@ export class SortedKeys<T = string> {
     const c = Math.min(this.chunkFor(key), this.chunks.length - 1);
     const chunk = this.chunks[c]!;
     const i = this.lowerBound(chunk, key);
-    if (i < chunk.length && this.keyOf(chunk[i]!) === key) return;
+    if (i < chunk.length && this.compare(chunk[i]!, key) === 0) return;
     chunk.splice(i, 0, item);
     if (chunk.length > CHUNK) this.chunks.splice(c + 1, 0, chunk.splice(CHUNK >> 1));
   }
@@ -38,7 +45,7 @@ export class SortedKeys<T = string> {
     const chunk = this.chunks[c];
     if (!chunk) return;
     const i = this.lowerBound(chunk, key);
-    if (i >= chunk.length || this.keyOf(chunk[i]!) !== key) return;
+    if (i >= chunk.length || this.compare(chunk[i]!, key) !== 0) return;
     chunk.splice(i, 1);
     if (chunk.length === 0) this.chunks.splice(c, 1);
   }
@@ -52,7 +59,7 @@ export class SortedKeys<T = string> {
     let c = this.chunkFor(start);
     if (c >= this.chunks.length) return;
     let i = this.lowerBound(this.chunks[c]!, start);
-    if (exclusive && i < this.chunks[c]!.length && this.keyOf(this.chunks[c]![i]!) === start) i++;
+    if (exclusive && i < this.chunks[c]!.length && this.compare(this.chunks[c]![i]!, start) === 0) i++;
     for (; c < this.chunks.length; c++, i = 0) {
       const chunk = this.chunks[c]!;
       for (; i < chunk.length; i++) yield chunk[i]!;
@@ -66,7 +73,7 @@ export class SortedKeys<T = string> {
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       const chunk = this.chunks[mid]!;
-      if (compareKeys(this.keyOf(chunk[chunk.length - 1]!), key) < 0) lo = mid + 1;
+      if (this.compare(chunk[chunk.length - 1]!, key) < 0) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -77,7 +84,7 @@ export class SortedKeys<T = string> {
     let hi = chunk.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (compareKeys(this.keyOf(chunk[mid]!), key) < 0) lo = mid + 1;
+      if (this.compare(chunk[mid]!, key) < 0) lo = mid + 1;
       else hi = mid;
     }
     return lo;

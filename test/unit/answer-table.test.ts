@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { AnswerTable, hashKey, hashKeyWithout, plainKeyHash } from '../../src/domain/answer-table.js';
+import { compareKeys } from '../../src/domain/key-order.js';
 import { answerOf, etagLength } from '../../src/domain/keyspace.js';
 
 /** A deterministic generator, so a failure can be replayed. */
@@ -91,6 +92,19 @@ describe('AnswerTable', () => {
     assert.ok(live >= expected && live <= expected + 19 * model.size, `live ${live} bytes for ${expected} of answers`);
     // Garbage stays bounded: compaction ran (without it the arena would hold every write ever made).
     assert.ok(bytes <= live * 1.6 + 3 * 16 * 1024, `arena ${bytes} bytes for ${live} live`);
+  });
+
+  test('compareKey orders a stored key against any key as compareKeys does, from its bytes or its string', () => {
+    const table = new AnswerTable();
+    const next = random(7);
+    const alphabet = ['a', 'b', 'z', '~', ' ', '"', '\\', '/', 'é', 'ÿ', '日', '\uffff', '🚀', '\ue000'];
+    const make = () => Array.from({ length: Math.floor(next() * 5) }, () => alphabet[Math.floor(next() * alphabet.length)]).join('');
+    const stored = [...KEYS, ...Array.from({ length: 200 }, make)].filter((k) => k.length > 0);
+    const ids = new Map(stored.map((key) => [key, table.set(key, answerOf(key, 'v', 1))]));
+    const probes = [...stored, '', ...Array.from({ length: 200 }, make)];
+    for (const [key, id] of ids) {
+      for (const probe of probes) assert.equal(Math.sign(table.compareKey(id, probe)), Math.sign(compareKeys(key, probe)), `${JSON.stringify(key)} against ${JSON.stringify(probe)}`);
+    }
   });
 
   test('a large answer gets a slab of its own, freed when it is replaced', () => {
