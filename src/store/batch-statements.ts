@@ -1,6 +1,7 @@
 import type { Sql } from 'postgres';
 import type { BatchDecision } from '../domain/decide.js';
 import type { Outcome } from '../domain/events.js';
+import { booleanArray, integerArray, textArray } from './array-literal.js';
 import type { BatchState } from './store.js';
 
 /** One snapshot: the head (revision and write count), the batch's keys' revisions, its command ids' outcomes. */
@@ -61,11 +62,11 @@ async function writeStatement(
   w: ReturnType<typeof writeArrays>,
 ): Promise<boolean> {
   // One test decides both the statement's delete and its connection: the cached plan never has one.
-  const deletes = w.deleted.length > 0;
+  const deletes = w.deletes;
   const sql = deletes ? connections.planned : connections.cached;
   const deleted = deletes
     ? sql`deleted as (
-      delete from kv_values where key = any(${sql.array(w.deleted)}::text[]) and exists (select from head)
+      delete from kv_values where key = any(${w.deleted}::text[]) and exists (select from head)
     ),`
     : sql``;
   // Each change is sent once (its revision, key, value, command id, and whether it is its key's
@@ -74,8 +75,8 @@ async function writeStatement(
     with head as (
       update kv_head set revision = ${decision.head}, writes = writes + 1 where id = 1 and writes = ${writes} returning 1
     ), c as (
-      select * from unnest(${sql.array(w.revisions)}::bigint[], ${sql.array(w.keys)}::text[], ${sql.array(w.values as string[])}::text[],
-          ${sql.array(w.commandIds)}::text[], ${sql.array(w.last)}::bool[]) as c(revision, key, value, command_id, last)
+      select * from unnest(${w.revisions}::bigint[], ${w.keys}::text[], ${w.values}::text[], ${w.commandIds}::text[], ${w.last}::bool[])
+          as c(revision, key, value, command_id, last)
         where exists (select from head)
     ), put as (
       insert into kv_values (key, value, revision)
@@ -87,8 +88,7 @@ async function writeStatement(
       insert into kv_outcomes (command_id, key, status, revision, current_revision)
       select command_id, key, 'applied', revision, null from c
       union all
-      select * from unnest(${sql.array(w.outcomeIds)}::text[], ${sql.array(w.outcomeKeys)}::text[], ${sql.array(w.outcomeStatus)}::text[],
-        ${sql.array(w.outcomeRevisions as number[])}::bigint[], ${sql.array(w.outcomeCurrent as number[])}::bigint[])
+      select * from unnest(${w.outcomeIds}::text[], ${w.outcomeKeys}::text[], ${w.outcomeStatus}::text[], ${w.outcomeRevisions}::bigint[], ${w.outcomeCurrent}::bigint[])
       where exists (select from head)
     )
     select count(*)::int as won from head`;
@@ -121,35 +121,29 @@ interface BatchRow {
 
 /**
  * A decision as the columns of writeBatch's set-based statement (unnest of arrays, not a parameter
- * per cell): its changes, each with whether it is the last of its key in the batch (the value that
+ * per cell; each array sent as its literal, array-literal.ts): its changes, each with whether it is the last of its key in the batch (the value that
  * stays), the keys it leaves deleted, and the outcomes no change carries (every applied outcome is
  * its change's).
  */
 function writeArrays(decision: BatchDecision) {
   const { changes, finalState } = decision;
-  const w = {
-    revisions: changes.map((c) => c.revision),
-    keys: changes.map((c) => c.key),
-    values: changes.map((c) => (c.type === 'value.put' ? c.value : null)),
-    commandIds: changes.map((c) => c.commandId),
-    last: changes.map((c) => finalState.get(c.key)?.revision === c.revision),
-    deleted: [] as string[],
-    outcomeIds: [] as string[],
-    outcomeKeys: [] as string[],
-    outcomeStatus: [] as string[],
-    outcomeRevisions: [] as (number | null)[],
-    outcomeCurrent: [] as (number | null)[],
+  const deleted: string[] = [];
+  for (const [key, entry] of finalState) if (!entry) deleted.push(key);
+  const refused = decision.decided.filter((o) => o.status !== 'applied');
+  return {
+    revisions: integerArray(changes.map((c) => c.revision)),
+    keys: textArray(changes.map((c) => c.key)),
+    values: textArray(changes.map((c) => (c.type === 'value.put' ? c.value : null))),
+    commandIds: textArray(changes.map((c) => c.commandId)),
+    last: booleanArray(changes.map((c) => finalState.get(c.key)?.revision === c.revision)),
+    deleted: textArray(deleted),
+    deletes: deleted.length > 0,
+    outcomeIds: textArray(refused.map((o) => o.commandId)),
+    outcomeKeys: textArray(refused.map((o) => o.key)),
+    outcomeStatus: textArray(refused.map((o) => o.status)),
+    outcomeRevisions: integerArray(refused.map(() => null)),
+    outcomeCurrent: integerArray(refused.map((o) => (o.status === 'precondition_failed' ? o.current : null))),
   };
-  for (const [key, entry] of finalState) if (!entry) w.deleted.push(key);
-  for (const o of decision.decided) {
-    if (o.status === 'applied') continue;
-    w.outcomeIds.push(o.commandId);
-    w.outcomeKeys.push(o.key);
-    w.outcomeStatus.push(o.status);
-    w.outcomeRevisions.push(null);
-    w.outcomeCurrent.push(o.status === 'precondition_failed' ? o.current : null);
-  }
-  return w;
 }
 
 function toOutcome(r: OutcomeRow): Outcome {

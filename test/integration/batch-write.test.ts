@@ -83,3 +83,18 @@ test('a batch that writes keys several times stores each key\'s last change, log
   for (const [key, entry] of await cluster.stored()) assert.deepEqual({ ...keyspace.get(key) }, entry, key);
   assert.equal(keyspace.size, 2);
 });
+
+test('keys and values with quotes, backslashes, braces, commas, NULL and non-ASCII are stored and logged as sent', async () => {
+  const { cluster, store } = await migratedStore();
+  const tricky = ['"', '\\', '\\"', '{a,b}', 'NULL', 'null', ' spaced ', 'a,b', '}{', "it's", 'é 日本 🚀', '\\N', '\t\n'];
+  const commands = tricky.map((text, n) => put(`t${n}`, `key ${text}`, `value ${text} ${n}`));
+  commands.push(put('empty', 'empty value', ''));
+  await commitBatch(store, commands, new Date());
+  const stored = await cluster.stored();
+  assert.equal(stored.size, commands.length);
+  for (const c of commands) assert.deepEqual(stored.get(c.key), { value: c.type === 'PutValue' ? c.value : undefined, revision: commands.indexOf(c) + 1 }, c.key);
+  assert.deepEqual(
+    (await cluster.changeLog()).map((c) => [c.key, c.commandId]),
+    commands.map((c) => [c.key, c.commandId]),
+  );
+});
