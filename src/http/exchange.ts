@@ -1,6 +1,11 @@
 import type { HttpResponse } from 'uWebSockets.js';
 import { DriftError } from '../domain/errors.js';
 
+function onlyEtag(headers: Readonly<Record<string, string>>): boolean {
+  for (const name in headers) if (name !== 'ETag') return false;
+  return true;
+}
+
 /** What a handler returns when it answers later, through `Exchange.answer` or `Exchange.fail`. */
 export const LATER = Symbol('answered later');
 
@@ -69,6 +74,11 @@ export class Exchange {
     private readonly stamp: (res: HttpResponse) => void,
     /** HEAD: the same headers as GET, and no body (writing one would be read as the next response). */
     private readonly head = false,
+    /**
+     * The stamp and a JSON Content-Type as one header name ending in `ETag` (ReadHeaders): a 200
+     * whose only other header is its ETag (a write's answer) is then written in two uWS calls.
+     */
+    private readonly stampWithEtag?: () => Uint8Array,
   ) {
     res.onAborted(() => {
       this.aborted = true;
@@ -85,6 +95,11 @@ export class Exchange {
     this.answered = true;
     this.res.cork(() => {
       const res = this.res;
+      const etag = reply.headers?.ETag;
+      if (etag !== undefined && this.stampWithEtag && reply.status === 200 && !this.head && reply.body !== undefined && !reply.contentType && onlyEtag(reply.headers!)) {
+        res.writeHeader(this.stampWithEtag(), etag).end(reply.body, reply.close);
+        return;
+      }
       res.writeStatus(STATUS_LINE[reply.status] ?? String(reply.status));
       this.stamp(res);
       if (reply.body !== undefined) res.writeHeader('Content-Type', reply.contentType ?? 'application/json');

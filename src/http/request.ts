@@ -92,6 +92,7 @@ export function parseContentLength(raw: string): number | undefined {
 
 /** RFC 7240: Prefer may carry several comma-separated preferences. */
 export function prefersAsync(prefer: string): boolean {
+  if (prefer === '') return false;
   return prefer.split(',').some((p) => p.trim().toLowerCase() === 'respond-async');
 }
 

@@ -32,6 +32,7 @@ export class HttpServer {
   readonly app: TemplatedApp = uWS.App();
   private listenSocket: us_listen_socket | null = null;
   private inFlight = 0;
+  private readonly readHeaders: ReadHeaders;
 
   constructor(
     @inject(CONFIG) private readonly config: Config,
@@ -44,7 +45,8 @@ export class HttpServer {
     @inject(LOGGER) private readonly log: Logger,
     @inject(Access) private readonly access: Access,
   ) {
-    const values: ValuesDeps = { keyspace, writer, config, readHeaders: new ReadHeaders(config.instanceId) };
+    this.readHeaders = new ReadHeaders(config.instanceId);
+    const values: ValuesDeps = { keyspace, writer, config, readHeaders: this.readHeaders };
     const landing = landingPage(TEMPLATE);
     const notAllowed = (allow: string): Handler => () => {
       throw new DriftError('method_not_allowed', 'method not allowed on this path', { allow });
@@ -104,6 +106,8 @@ export class HttpServer {
     return { ready: Object.values(checks).every(Boolean), checks, revision: this.keyspace.revision, lag: this.replicator.lag };
   }
 
+  private readonly stampWithEtag = (): Uint8Array => this.readHeaders.at(this.keyspace.revision);
+
   private readonly stamp = (res: HttpResponse): void => {
     res.writeHeader('X-Instance', this.config.instanceId).writeHeader('X-Revision', String(this.keyspace.revision));
   };
@@ -133,7 +137,7 @@ export class HttpServer {
     return (res: HttpResponse, req: HttpRequest): void => {
       const started = performance.now();
       const method = req.getMethod().toUpperCase();
-      const ex = new Exchange(res, this.stamp, method === 'HEAD');
+      const ex = new Exchange(res, this.stamp, method === 'HEAD', this.stampWithEtag);
       // Settled once, whichever way the handler answers: at once, by a promise, or later (LATER).
       this.inFlight++;
       ex.settle = (answer, error) => {

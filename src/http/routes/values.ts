@@ -22,6 +22,10 @@ import {
 const PREFIX = '/values/';
 /** A header name as bytes: a string argument costs uWS a conversion on every request. */
 const IF_NONE_MATCH = Buffer.from('if-none-match');
+const IF_MATCH = Buffer.from('if-match');
+const IDEMPOTENCY_KEY = Buffer.from('idempotency-key');
+const PREFER = Buffer.from('prefer');
+const CONTENT_LENGTH = Buffer.from('content-length');
 const PERCENT = 0x25;
 const REPLACEMENT = 0xfffd;
 const PAGE_DEFAULT = 100;
@@ -85,7 +89,7 @@ export function putValue(deps: ValuesDeps, ex: Exchange, req: HttpRequest): type
   // Everything from req is read now: uWS invalidates it after this callback.
   const key = parseKey(req.getUrl().slice(PREFIX.length), deps.config.maxKeyBytes);
   const head = writeHeaders(req);
-  ex.readBody(deps.config.maxValueBytes, parseContentLength(req.getHeader('content-length')), (body) => {
+  ex.readBody(deps.config.maxValueBytes, parseContentLength(req.getHeader(CONTENT_LENGTH)), (body) => {
     const command: Command = { type: 'PutValue', commandId: head.commandId, key, value: parseValue(body), precondition: head.precondition };
     submit(deps, ex, command, head.respondAsync);
   });
@@ -108,9 +112,9 @@ function submit(deps: ValuesDeps, ex: Exchange, command: Command, respondAsync: 
 
 function writeHeaders(req: HttpRequest) {
   return {
-    commandId: parseIdempotencyKey(req.getHeader('idempotency-key')) ?? randomUUID(),
-    precondition: parsePrecondition(req.getHeader('if-match'), req.getHeader('if-none-match')),
-    respondAsync: prefersAsync(req.getHeader('prefer')),
+    commandId: parseIdempotencyKey(req.getHeader(IDEMPOTENCY_KEY)) ?? randomUUID(),
+    precondition: parsePrecondition(req.getHeader(IF_MATCH), req.getHeader(IF_NONE_MATCH)),
+    respondAsync: prefersAsync(req.getHeader(PREFER)),
   };
 }
 
