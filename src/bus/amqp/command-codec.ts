@@ -30,15 +30,24 @@ export function decodeCommands(content: Buffer): { commands: Command[]; sentAt: 
 
 function toCommand(raw: unknown, index: number): Command {
   const c = raw as Record<string, unknown>;
-  const text = (v: unknown) => typeof v === 'string' && v.length > 0;
-  if (!c || typeof c !== 'object' || !text(c.commandId) || !text(c.key)) {
+  if (!c || typeof c !== 'object' || !nonEmpty(c.commandId) || !nonEmpty(c.key)) {
     throw new MalformedCommand(`command ${index}: commandId and key must be non-empty strings`);
   }
   const precondition = toPrecondition(c.precondition, index);
-  const base = { commandId: c.commandId as string, key: c.key as string, ...(precondition ? { precondition } : {}) };
-  if (c.type === 'PutValue' && typeof c.value === 'string' && !c.value.includes('\u0000')) return { type: 'PutValue', ...base, value: c.value };
-  if (c.type === 'DeleteValue') return { type: 'DeleteValue', ...base };
+  // Built whole, in one shape per type (the encoder leaves out an absent precondition).
+  if (c.type === 'PutValue' && typeof c.value === 'string' && !c.value.includes('\u0000')) {
+    return precondition
+      ? { type: 'PutValue', commandId: c.commandId, key: c.key, value: c.value, precondition }
+      : { type: 'PutValue', commandId: c.commandId, key: c.key, value: c.value };
+  }
+  if (c.type === 'DeleteValue') {
+    return precondition ? { type: 'DeleteValue', commandId: c.commandId, key: c.key, precondition } : { type: 'DeleteValue', commandId: c.commandId, key: c.key };
+  }
   throw new MalformedCommand(`command ${index}: unknown type or missing value`);
+}
+
+function nonEmpty(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0;
 }
 
 function toPrecondition(raw: unknown, index: number): Precondition | undefined {
