@@ -43,6 +43,32 @@ test('a gap or a clear drops what came before it', () => {
   assert.deepEqual(revs(ring.after(50, 10)), [51, 52]);
 });
 
+test('through wrap-arounds, growth and shrinking, the ring gives back exactly the changes it was given', () => {
+  let seed = 11;
+  const next = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  // Whole code points (keys and values are valid UTF-8, so never a lone surrogate).
+  const chars = ['a', 'é', '日', '🚀', '"', '\\', '\n', ' '];
+  const text = (n: number) => Array.from({ length: n }, () => chars[Math.floor(next() * chars.length)]).join('');
+  const ring = new ChangeRing({ changes: 300, bytes: 1e9 });
+  const all: Change[] = [];
+  for (let revision = 1; revision <= 6000; revision++) {
+    // Mostly small values, now and then a burst of large ones (growth) and quiet stretches (shrinking).
+    const large = revision % 1000 < 40;
+    const change: Change =
+      next() < 0.2
+        ? { type: 'value.deleted', key: text(1 + Math.floor(next() * 20)), revision, commandId: `c${revision}`, at: new Date(revision).toISOString() }
+        : { type: 'value.put', key: text(1 + Math.floor(next() * 20)), value: text(large ? 20_000 : Math.floor(next() * 200)), revision, commandId: `c${revision}`, at: new Date(revision).toISOString() };
+    all.push(change);
+    ring.push([change]);
+    if (revision % 97 === 0 || revision % 1000 === 45) {
+      const from = Math.max(0, revision - 300);
+      assert.deepEqual(ring.after(from, 1000), all.slice(from), `after ${from} at ${revision}`);
+      assert.equal(ring.after(from - 1, 10), from > 0 ? undefined : ring.after(from - 1, 10));
+    }
+  }
+  assert.equal(ring.size, 300);
+});
+
 test('state embedded in <script> cannot close the element or break a line, and parses back', () => {
   const state = { prefix: '</script><script>alert(1)</script>&\u2028\u2029' };
   const json = scriptJson(state);
