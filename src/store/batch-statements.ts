@@ -55,6 +55,37 @@ function isDecidedBefore(error: unknown): boolean {
   return e.code === '23505' && e.table_name === 'kv_outcomes';
 }
 
+/**
+ * The write, as one constant text per variant (a batch that deletes has the delete): the driver
+ * finds its prepared statement by the text, which a tagged template rebuilt on every batch.
+ * Each change is sent once (its revision, key, value, command id, and whether it is its key's last
+ * in the batch); the values upserted and the applied outcomes are read from it in SQL.
+ */
+function writeSql(deletes: boolean): string {
+  return `
+    with head as (
+      update kv_head set revision = $1, writes = writes + 1 where id = 1 and writes = $2 returning 1
+    ), c as (
+      select * from unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::bool[]) as c(revision, key, value, command_id, last)
+        where exists (select from head)
+    ), put as (
+      insert into kv_values (key, value, revision)
+      select key, value, revision from c where last and value is not null
+      on conflict (key) do update set value = excluded.value, revision = excluded.revision
+    ), ${deletes ? 'deleted as (delete from kv_values where key = any($14::text[]) and exists (select from head)),' : ''} logged as (
+      insert into kv_changes (revision, key, value, command_id, at) select revision, key, value, command_id, $8::timestamptz from c
+    ), decided as (
+      insert into kv_outcomes (command_id, key, status, revision, current_revision)
+      select command_id, key, 'applied', revision, null from c
+      union all
+      select * from unnest($9::text[], $10::text[], $11::text[], $12::bigint[], $13::bigint[])
+      where exists (select from head)
+    )
+    select count(*)::int as won from head`;
+}
+
+const WRITE = { plain: writeSql(false), deleting: writeSql(true) };
+
 async function writeStatement(
   connections: { planned: Sql; cached: Sql },
   decision: BatchDecision,
@@ -64,34 +95,10 @@ async function writeStatement(
   // One test decides both the statement's delete and its connection: the cached plan never has one.
   const deletes = w.deletes;
   const sql = deletes ? connections.planned : connections.cached;
-  const deleted = deletes
-    ? sql`deleted as (
-      delete from kv_values where key = any(${w.deleted}::text[]) and exists (select from head)
-    ),`
-    : sql``;
-  // Each change is sent once (its revision, key, value, command id, and whether it is its key's
-  // last in the batch); the values upserted and the applied outcomes are read from it in SQL.
-  const [row] = await sql<{ won: number }[]>`
-    with head as (
-      update kv_head set revision = ${decision.head}, writes = writes + 1 where id = 1 and writes = ${writes} returning 1
-    ), c as (
-      select * from unnest(${w.revisions}::bigint[], ${w.keys}::text[], ${w.values}::text[], ${w.commandIds}::text[], ${w.last}::bool[])
-          as c(revision, key, value, command_id, last)
-        where exists (select from head)
-    ), put as (
-      insert into kv_values (key, value, revision)
-      select key, value, revision from c where last and value is not null
-      on conflict (key) do update set value = excluded.value, revision = excluded.revision
-    ), ${deleted} logged as (
-      insert into kv_changes (revision, key, value, command_id, at) select revision, key, value, command_id, ${decision.at}::timestamptz from c
-    ), decided as (
-      insert into kv_outcomes (command_id, key, status, revision, current_revision)
-      select command_id, key, 'applied', revision, null from c
-      union all
-      select * from unnest(${w.outcomeIds}::text[], ${w.outcomeKeys}::text[], ${w.outcomeStatus}::text[], ${w.outcomeRevisions}::bigint[], ${w.outcomeCurrent}::bigint[])
-      where exists (select from head)
-    )
-    select count(*)::int as won from head`;
+  const parameters = [decision.head, writes, w.revisions, w.keys, w.values, w.commandIds, w.last, decision.at];
+  parameters.push(w.outcomeIds, w.outcomeKeys, w.outcomeStatus, w.outcomeRevisions, w.outcomeCurrent);
+  if (deletes) parameters.push(w.deleted);
+  const [row] = await sql.unsafe<{ won: number }[]>(deletes ? WRITE.deleting : WRITE.plain, parameters, { prepare: true });
   return row!.won === 1;
 }
 
