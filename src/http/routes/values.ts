@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import type { Config } from '../../config.js';
 import type { Command } from '../../domain/commands.js';
@@ -6,6 +5,7 @@ import { DriftError } from '../../domain/errors.js';
 import { hashKeyWithout } from '../../domain/answer-table.js';
 import { etagLength, revisionOf, type Keyspace } from '../../domain/keyspace.js';
 import type { WriteResult, Writer } from '../../writes/writer.js';
+import { commandId } from '../command-id.js';
 import { LATER, type Exchange, type ReadHeaders, type Reply } from '../exchange.js';
 import {
   etagMatches,
@@ -112,7 +112,7 @@ function submit(deps: ValuesDeps, ex: Exchange, command: Command, respondAsync: 
 
 function writeHeaders(req: HttpRequest) {
   return {
-    commandId: parseIdempotencyKey(req.getHeader(IDEMPOTENCY_KEY)) ?? randomUUID(),
+    commandId: parseIdempotencyKey(req.getHeader(IDEMPOTENCY_KEY)) ?? commandId(),
     precondition: parsePrecondition(req.getHeader(IF_MATCH), req.getHeader(IF_NONE_MATCH)),
     respondAsync: prefersAsync(req.getHeader(PREFER)),
   };
