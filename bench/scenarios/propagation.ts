@@ -79,7 +79,7 @@ export async function propagationScenario(ctx: Context): Promise<ScenarioResult>
 }
 
 /** One measured pass: the socket on B sees each change of `prefix`, written through A. */
-export async function propagationRound(a: Instance, b: Instance, prefix: string, seconds: number): Promise<Round> {
+async function propagationRound(a: Instance, b: Instance, prefix: string, seconds: number): Promise<Round> {
   const sentAt: number[] = [];
   const delays: number[] = [];
   // Each change's `at` is when the consumer decided it (its batch's start): the delay splits there.
