@@ -11,16 +11,14 @@
 // `npm run bench:compare -- HEAD HEAD` measures only that effect and the noise.
 import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { buildPrivate } from './lib/build.js';
+import { join } from 'node:path';
 import { Deployment, waitReady, type Instance } from './lib/driftkv.js';
 import { LOAD_CPU, loadAverage } from './lib/process.js';
 import { geometricMean, median, round } from './lib/stats.js';
 import { ensureWrk, wrkGet } from './lib/wrk.js';
-
-const ROOT = resolve(import.meta.dirname, '..');
+import { buildRef, numberOption, UsageError } from './lib/refs.js';
 
 interface Options {
   readonly base: string;
@@ -32,9 +30,6 @@ interface Options {
   readonly keys: number;
 }
 
-/** A mistake in the command line: its message is all the user needs to see. */
-class UsageError extends Error {}
-
 interface Sample {
   readonly cpuNs: number;
   readonly rate: number;
@@ -42,12 +37,7 @@ interface Sample {
 
 function options(args: string[]): Options {
   const refs = args.filter((a) => !a.startsWith('--'));
-  const number = (name: string, fallback: number) => {
-    const raw = args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-    const value = raw === undefined ? fallback : Number(raw);
-    if (!Number.isInteger(value) || value < 1) throw new UsageError(`--${name} takes a positive whole number, not ${raw}`);
-    return value;
-  };
+  const number = (name: string, fallback: number) => numberOption(args, name, fallback);
   if (refs.length < 1 || refs.length > 2) throw new UsageError('usage: npm run bench:compare -- <base ref> [<new ref>] [--series=4 --pairs=8 --seconds=4 --depth=16 --keys=100000]');
   return {
     base: refs[0]!,
@@ -58,22 +48,6 @@ function options(args: string[]): Options {
     depth: number('depth', 16),
     keys: number('keys', 100_000),
   };
-}
-
-/** Compiles a git ref's files (or, without one, this working tree) into `dir`; returns its main. */
-async function build(dir: string, ref: string | undefined): Promise<string> {
-  if (ref === undefined) return (await buildPrivate(join(dir, 'build'))).main;
-  const tree = join(dir, 'tree');
-  mkdirSync(tree, { recursive: true });
-  let commit: string;
-  try {
-    commit = execFileSync('git', ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { cwd: ROOT, encoding: 'utf8' }).trim();
-  } catch {
-    throw new UsageError(`${ref} names no commit of this repository`);
-  }
-  execFileSync('sh', ['-c', `git archive ${commit} | tar -x -C '${tree}'`], { cwd: ROOT });
-  symlinkSync(join(ROOT, 'node_modules'), join(tree, 'node_modules'));
-  return (await buildPrivate(join(dir, 'build'), tree)).main;
 }
 
 async function measure(instance: Instance, opts: Options): Promise<Sample> {
@@ -115,7 +89,7 @@ async function main(): Promise<void> {
   const dir = join(tmpdir(), `driftkv-compare-${process.pid}`);
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   console.error(`building ${opts.base} and ${opts.next ?? 'the working tree'}…`);
-  const mains: [string, string] = [await build(join(dir, 'base'), opts.base), await build(join(dir, 'new'), opts.next)];
+  const mains: [string, string] = [await buildRef(join(dir, 'base'), opts.base), await buildRef(join(dir, 'new'), opts.next)];
   const deployment = new Deployment(mains[0]);
   const results: { order: string; cpu: number; rate: number }[] = [];
   try {

@@ -21,12 +21,12 @@ export async function putScenario(ctx: Context): Promise<ScenarioResult> {
     const a = await deployment.start({ INSTANCE_ID: 'driftkv-a' }, ctx.nodeArgs);
     const b = await deployment.start({ INSTANCE_ID: 'driftkv-b' }, ctx.nodeArgs);
     await Promise.all([waitReady(a.url), waitReady(b.url)]);
-    await putRound(ctx, deployment, [a, b], Math.min(3, ctx.seconds)); // warm-up
+    await putRound(deployment, [a, b], Math.min(3, ctx.seconds)); // warm-up
     const rounds: Awaited<ReturnType<typeof putRound>>[] = [];
     const pg: { tps: number; latencyMs: number; postgresCpuUs: number }[] = [];
     const bare: BareWrites[] = [];
     for (let round = 0; round < ctx.rounds; round++) {
-      rounds.push(await putRound(ctx, deployment, [a, b], ctx.seconds));
+      rounds.push(await putRound(deployment, [a, b], ctx.seconds));
       const postgres0 = cpuSecondsOfAll('postgres');
       const upserts = await pgbenchUpsert(deployment.sql, deployment.name, CONNECTIONS, ctx.seconds, KEYS);
       const postgresCpuUs = Math.round(((cpuSecondsOfAll('postgres') - postgres0) * 1e6) / Math.max(1, upserts.tps * ctx.seconds));
@@ -67,7 +67,7 @@ export async function putScenario(ctx: Context): Promise<ScenarioResult> {
 }
 
 /** Two wrk processes, 25 connections on each instance, at the same time. */
-async function putRound(ctx: Context, deployment: Deployment, instances: Instance[], seconds: number) {
+export async function putRound(deployment: Deployment, instances: Instance[], seconds: number) {
   const urls = instances.map((i) => i.url);
   const [batches0, commands0, head0, hops0] = await Promise.all([
     metricSum(urls, 'driftkv_consumer_batch_size_count'),
@@ -91,7 +91,6 @@ async function putRound(ctx: Context, deployment: Deployment, instances: Instanc
     head(deployment),
     readHops(urls),
   ]);
-  void ctx;
   const committed = head1 - head0;
   const perWrite = (seconds: number) => round((seconds * 1e6) / Math.max(1, committed), 0);
   return {

@@ -59,8 +59,8 @@ export class ReadHeaders {
 
 /**
  * One HTTP request/response pair. This module is the only place that touches uWS's response rules:
- * onAborted registered first, every late write corked and skipped once aborted, body chunks copied
- * (uWS reuses their memory after the callback) and bounded while they arrive.
+ * onAborted registered first, every late write corked and skipped once aborted, body chunks read
+ * within their callback or copied (uWS reuses their memory after it) and bounded while they arrive.
  */
 export class Exchange {
   private aborted = false;

@@ -8,30 +8,26 @@ const NEEDS_ESCAPE = /["\\]/;
 const ESCAPED = /["\\]/g;
 
 export function textArray(values: readonly (string | null)[]): string {
-  let literal = '{';
-  for (let i = 0; i < values.length; i++) {
-    const value = values[i];
-    if (i > 0) literal += ',';
-    if (value === null || value === undefined) literal += 'NULL';
-    else literal += '"' + (NEEDS_ESCAPE.test(value) ? value.replace(ESCAPED, '\\$&') : value) + '"';
-  }
-  return literal + '}';
+  return literal(values, (value) => '"' + (NEEDS_ESCAPE.test(value) ? value.replace(ESCAPED, '\\$&') : value) + '"');
 }
 
 export function integerArray(values: readonly (number | null)[]): string {
-  let literal = '{';
-  for (let i = 0; i < values.length; i++) {
-    const value = values[i];
-    if (i > 0) literal += ',';
-    if (value === null || value === undefined) literal += 'NULL';
-    else if (Number.isSafeInteger(value)) literal += value;
-    else throw new TypeError(`not an integer: ${value}`);
-  }
-  return literal + '}';
+  return literal(values, (value) => {
+    if (!Number.isSafeInteger(value)) throw new TypeError(`not an integer: ${value}`);
+    return String(value);
+  });
 }
 
 export function booleanArray(values: readonly boolean[]): string {
-  let literal = '{';
-  for (let i = 0; i < values.length; i++) literal += (i > 0 ? ',' : '') + (values[i] ? 't' : 'f');
-  return literal + '}';
+  return literal(values, (value) => (value ? 't' : 'f'));
+}
+
+function literal<T>(values: readonly (T | null)[], element: (value: T) => string): string {
+  let text = '{';
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    if (i > 0) text += ',';
+    text += value === null || value === undefined ? 'NULL' : element(value);
+  }
+  return text + '}';
 }
