@@ -151,10 +151,6 @@ export class AnswerTable {
   }
 
   /**
-   * The stored key of `id` against the key bytes [start, end) of `bytes`, in byte order (<0, 0,
-   * >0); NaN when the stored key is not plain (its JSON form is not its bytes): compare strings then.
-   */
-  /**
    * The key stored under `id` against `key`, in compareKeys' order (UTF-8 bytes): a plain stored
    * key is compared from its bytes, with no string made for it. A non-ASCII character of `key`
    * starts with a byte above every ASCII one, so the stored key is smaller there.
@@ -176,6 +172,10 @@ export class AnswerTable {
     return length - key.length;
   }
 
+  /**
+   * The stored key of `id` against the key bytes [start, end) of `bytes`, in byte order (<0, 0,
+   * >0); NaN when the stored key is not plain (its JSON form is not its bytes): compare strings then.
+   */
   compareKeyBytes(id: number, bytes: Uint8Array, start: number, end: number): number {
     const location = this.locations[id]!;
     const info = this.infoAt(location) & KEY_INFO_MASK;

@@ -43,10 +43,14 @@ export interface CommittedBatch {
   readonly head: number;
 }
 
+/** The outcome a change carries: its command applied at its revision. */
+export function appliedOutcome(change: Change): Outcome {
+  return { commandId: change.commandId, key: change.key, status: 'applied', revision: change.revision };
+}
+
 /** Every outcome a batch announces, in command id order: those its changes carry, and the others. */
 export function outcomesOf(batch: CommittedBatch): Outcome[] {
-  const carried = batch.changes.map((c): Outcome => ({ commandId: c.commandId, key: c.key, status: 'applied', revision: c.revision }));
-  return [...carried, ...batch.outcomes].sort((a, b) => (a.commandId < b.commandId ? -1 : a.commandId > b.commandId ? 1 : 0));
+  return [...batch.changes.map(appliedOutcome), ...batch.outcomes].sort((a, b) => (a.commandId < b.commandId ? -1 : a.commandId > b.commandId ? 1 : 0));
 }
 
 /** Not revisioned: a websocket opened or closed somewhere in the cluster. */

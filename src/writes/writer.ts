@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import { COMMAND_BUS, CONFIG, METRICS } from '../container.js';
 import type { Command } from '../domain/commands.js';
 import { DriftError } from '../domain/errors.js';
-import type { Change, Outcome } from '../domain/events.js';
+import { appliedOutcome, type Change, type Outcome } from '../domain/events.js';
 import type { Metrics } from '../metrics.js';
 import { Replicator } from '../replication/replicator.js';
 
@@ -99,16 +99,21 @@ export class Writer {
   private resolveChanges(changes: readonly Change[]): void {
     if (this.waiters.size === 0) return;
     for (const c of changes) {
-      if (this.waiters.has(c.commandId)) this.resolve({ commandId: c.commandId, key: c.key, status: 'applied', revision: c.revision });
+      const waiting = this.waiters.get(c.commandId);
+      if (waiting) this.settleAll(waiting, appliedOutcome(c));
     }
   }
 
   private resolve(outcome: Outcome): void {
-    let write = this.waiters.get(outcome.commandId);
-    if (!write) return;
+    const waiting = this.waiters.get(outcome.commandId);
+    if (waiting) this.settleAll(waiting, outcome);
+  }
+
+  /** Settles every write waiting for the outcome's command id (`first` heads their chain). */
+  private settleAll(first: PendingWrite, outcome: Outcome): void {
     this.waiters.delete(outcome.commandId);
     const result: WriteResult = { kind: 'outcome', outcome };
-    for (; write; write = write.sameId) this.settle(write, result);
+    for (let write: PendingWrite | undefined = first; write; write = write.sameId) this.settle(write, result);
   }
 
   /** Past its deadline: durable but not applied yet (202), or not even durable (503). */
