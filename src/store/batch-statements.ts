@@ -10,10 +10,10 @@ export async function readBatch(sql: Sql, commandIds: readonly string[], keys: r
     select 0 as kind, writes::text as id, revision, null::text as key, null::text as status, null::bigint as current_revision
       from kv_head where id = 1
     union all
-    select 1, key::text, revision, null, null, null from kv_values where key = any(${sql.array(keys as string[])}::text[])
+    select 1, key::text, revision, null, null, null from kv_values where key = any(${textArray(keys)}::text[])
     union all
     select 2, command_id, revision, key, status, current_revision from kv_outcomes
-      where command_id = any(${sql.array(commandIds as string[])}::text[])`;
+      where command_id = any(${textArray(commandIds)}::text[])`;
   let head: BatchRow | undefined;
   const current = new Map<string, number>();
   const known = new Map<string, Outcome>();
@@ -72,14 +72,15 @@ function writeSql(deletes: boolean): string {
       insert into kv_values (key, value, revision)
       select key, value, revision from c where last and value is not null
       on conflict (key) do update set value = excluded.value, revision = excluded.revision
-    ), ${deletes ? 'deleted as (delete from kv_values where key = any($14::text[]) and exists (select from head)),' : ''} logged as (
+    ), ${deletes ? 'deleted as (delete from kv_values where key = any($13::text[]) and exists (select from head)),' : ''} logged as (
       insert into kv_changes (revision, key, value, command_id, at) select revision, key, value, command_id, $8::timestamptz from c
     ), decided as (
       insert into kv_outcomes (command_id, key, status, revision, current_revision)
       select command_id, key, 'applied', revision, null from c
       union all
-      select * from unnest($9::text[], $10::text[], $11::text[], $12::bigint[], $13::bigint[])
-      where exists (select from head)
+      select command_id, key, status, null, current_revision from unnest($9::text[], $10::text[], $11::text[], $12::bigint[])
+          as o(command_id, key, status, current_revision)
+        where exists (select from head)
     )
     select count(*)::int as won from head`;
 }
@@ -96,7 +97,7 @@ async function writeStatement(
   const deletes = w.deletes;
   const sql = deletes ? connections.planned : connections.cached;
   const parameters = [decision.head, writes, w.revisions, w.keys, w.values, w.commandIds, w.last, decision.at];
-  parameters.push(w.outcomeIds, w.outcomeKeys, w.outcomeStatus, w.outcomeRevisions, w.outcomeCurrent);
+  parameters.push(w.outcomeIds, w.outcomeKeys, w.outcomeStatus, w.outcomeCurrent);
   if (deletes) parameters.push(w.deleted);
   const [row] = await sql.unsafe<{ won: number }[]>(deletes ? WRITE.deleting : WRITE.plain, parameters, { prepare: true });
   return row!.won === 1;
@@ -128,9 +129,9 @@ interface BatchRow {
 
 /**
  * A decision as the columns of writeBatch's set-based statement (unnest of arrays, not a parameter
- * per cell; each array sent as its literal, array-literal.ts): its changes, each with whether it is the last of its key in the batch (the value that
- * stays), the keys it leaves deleted, and the outcomes no change carries (every applied outcome is
- * its change's).
+ * per cell; each array sent as its literal, array-literal.ts): its changes, each with whether it is
+ * the last of its key in the batch (the value that stays), the keys it leaves deleted, and the
+ * outcomes no change carries (every applied outcome is its change's; the others have no revision).
  */
 function writeArrays(decision: BatchDecision) {
   const { changes, finalState } = decision;
@@ -148,7 +149,6 @@ function writeArrays(decision: BatchDecision) {
     outcomeIds: textArray(refused.map((o) => o.commandId)),
     outcomeKeys: textArray(refused.map((o) => o.key)),
     outcomeStatus: textArray(refused.map((o) => o.status)),
-    outcomeRevisions: integerArray(refused.map(() => null)),
     outcomeCurrent: integerArray(refused.map((o) => (o.status === 'precondition_failed' ? o.current : null))),
   };
 }

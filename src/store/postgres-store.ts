@@ -34,12 +34,6 @@ export class PostgresStore implements Store {
    * connect. Embedded, PGlite serves one connection, and the write shares it.
    */
   private writes: Sql;
-  /**
-   * Each pool's first query, awaited before a statement with array parameters: postgres.js reads
-   * the server's array types when it first connects, and an array built before that is sent as
-   * a plain string (PostgreSQL refuses it as a malformed array literal).
-   */
-  private readonly opened = new WeakMap<Sql, Promise<unknown>>();
 
   constructor(private readonly options: PostgresStoreOptions) {
     this.sql = connect(options, 'force_custom_plan');
@@ -77,25 +71,17 @@ export class PostgresStore implements Store {
    * trips and ten statements: at 300 writes/s its commits took 7 ms (p50) of the 19 ms a write took
    * end to end, most of it waiting for turns on two busy cores.
    */
-  async readBatch(commandIds: readonly string[], keys: readonly string[]): Promise<BatchState> {
-    return readBatch(await this.open(this.sql), commandIds, keys);
+  readBatch(commandIds: readonly string[], keys: readonly string[]): Promise<BatchState> {
+    return readBatch(this.sql, commandIds, keys);
   }
 
-  async writeBatch(decision: BatchDecision, writes: number): Promise<boolean> {
-    return writeBatch({ planned: await this.open(this.sql), cached: await this.open(this.writes) }, decision, writes);
-  }
-
-  private async open(sql: Sql): Promise<Sql> {
-    let opened = this.opened.get(sql);
-    if (!opened) {
-      opened = sql`select 1`.catch((error: unknown) => {
-        this.opened.delete(sql);
-        throw error;
-      });
-      this.opened.set(sql, opened);
-    }
-    await opened;
-    return sql;
+  /**
+   * Array parameters, here and in readBatch, are sent as literals (array-literal.ts), never built by
+   * postgres.js: it reads the server's array types when it first connects, and an array it built
+   * before that reached PostgreSQL as a plain string (refused as a malformed array literal).
+   */
+  writeBatch(decision: BatchDecision, writes: number): Promise<boolean> {
+    return writeBatch({ planned: this.sql, cached: this.writes }, decision, writes);
   }
 
   /**
