@@ -1,5 +1,6 @@
 import amqp, { type AmqpConnectionManager } from 'amqp-connection-manager';
 import type { Logger } from '../../logger.js';
+import { writeFramesTogether } from './frames-together.js';
 
 /**
  * One broker connection per instance, shared by the command and event channels. Heartbeats of a
@@ -15,7 +16,8 @@ export function connectBroker(url: string, name: string, log: Logger): AmqpConne
     connectionOptions: { noDelay: true, clientProperties: { connection_name: name } },
   });
   let wasDown = false;
-  connection.on('connect', () => {
+  connection.on('connect', ({ connection: model }) => {
+    if (!writeFramesTogether(model)) log.warn('this amqplib has no muxer to cork: every frame is its own socket write');
     log.info(wasDown ? 'broker connection restored' : 'broker connected');
     wasDown = false;
   });
