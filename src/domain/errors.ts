@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'not_found'
   | 'method_not_allowed'
   | 'precondition_failed'
+  | 'idempotency_key_reused'
   | 'unavailable'
   | 'client_closed'
   | 'internal';

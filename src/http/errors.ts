@@ -19,6 +19,8 @@ const STATUS: Record<ErrorCode, number> = {
   not_found: 404,
   method_not_allowed: 405,
   precondition_failed: 412,
+  // draft-ietf-httpapi-idempotency-key-header: a key reused with another request is 422.
+  idempotency_key_reused: 422,
   unavailable: 503,
   // Never sent (the connection is gone); nginx's code, so metrics tell these apart.
   client_closed: 499,

@@ -9,7 +9,11 @@ import type { Metrics } from '../metrics.js';
 import { Replicator } from '../replication/replicator.js';
 
 export type WriteResult =
-  | { readonly kind: 'outcome'; readonly outcome: Outcome }
+  /**
+   * `replay`: an applied outcome announced without its change, i.e. decided for an earlier command
+   * with this id (a retried Idempotency-Key): what this request asked for is not known to match.
+   */
+  | { readonly kind: 'outcome'; readonly outcome: Outcome; readonly replay?: true }
   /** Durable (confirmed) but not applied here yet, or the client asked not to wait. */
   | { readonly kind: 'accepted'; readonly commandId: string };
 
@@ -104,15 +108,16 @@ export class Writer {
     }
   }
 
+  /** An outcome no change carries: a refusal, or (applied) a replay. */
   private resolve(outcome: Outcome): void {
     const waiting = this.waiters.get(outcome.commandId);
-    if (waiting) this.settleAll(waiting, outcome);
+    if (waiting) this.settleAll(waiting, outcome, outcome.status === 'applied');
   }
 
   /** Settles every write waiting for the outcome's command id (`first` heads their chain). */
-  private settleAll(first: PendingWrite, outcome: Outcome): void {
+  private settleAll(first: PendingWrite, outcome: Outcome, replay = false): void {
     this.waiters.delete(outcome.commandId);
-    const result: WriteResult = { kind: 'outcome', outcome };
+    const result: WriteResult = replay ? { kind: 'outcome', outcome, replay } : { kind: 'outcome', outcome };
     for (let write: PendingWrite | undefined = first; write; write = write.sameId) this.settle(write, result);
   }
 

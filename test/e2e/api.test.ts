@@ -205,6 +205,44 @@ describe('conditional and asynchronous writes', () => {
     assert.equal((await req('/values/idem/k')).json.value, 'changed');
   });
 
+  test('an Idempotency-Key reused with another request: 422 idempotency_key_reused, never a 200 for a write that was not made', async () => {
+    const key = `idem-reuse-${process.pid}-${Date.now()}`;
+    const first = await put('reuse/a', 'one', { 'Idempotency-Key': key });
+    assert.equal(first.status, 200);
+    // Another key: answering the first outcome would acknowledge a write to reuse/b that never happened.
+    const otherKey = await put('reuse/b', 'two', { 'Idempotency-Key': key });
+    assertError(otherKey, 422, 'idempotency_key_reused');
+    assert.equal(otherKey.json.key, 'reuse/b');
+    assert.equal(otherKey.json.idempotencyKey, key);
+    assert.equal((await req('/values/reuse/b')).status, 404, 'reuse/b was not written');
+    // The same key with another value, or a DELETE: the first write stands, and this one is refused.
+    assertError(await put('reuse/a', 'changed', { 'Idempotency-Key': key }), 422, 'idempotency_key_reused');
+    assertError(await del('reuse/a', { 'Idempotency-Key': key }), 422, 'idempotency_key_reused');
+    assert.deepEqual((await req('/values/reuse/a')).json, { key: 'reuse/a', value: 'one' });
+    // The identical request is still a retry, answered alike.
+    assert.deepEqual((await put('reuse/a', 'one', { 'Idempotency-Key': key })).json, first.json);
+    // A DELETE that found nothing, retried as a PUT under its key: not "nothing to delete", and not written.
+    const gone = `idem-gone-${process.pid}-${Date.now()}`;
+    assert.equal((await del('reuse/none', { 'Idempotency-Key': gone })).json.message, '0');
+    assertError(await put('reuse/none', 'v', { 'Idempotency-Key': gone }), 422, 'idempotency_key_reused');
+    assert.equal((await req('/values/reuse/none')).status, 404);
+    assert.equal((await del('reuse/none', { 'Idempotency-Key': gone })).json.message, '0', 'the DELETE retried is answered alike');
+  });
+
+  test('one Idempotency-Key on concurrent writes to different keys: one is applied, the others are 422 and not written', async () => {
+    const key = `idem-race-${process.pid}-${Date.now()}`;
+    const targets = ['race/0', 'race/1', 'race/2', 'race/3'];
+    const answers = await Promise.all(targets.map((target) => put(target, 'v', { 'Idempotency-Key': key })));
+    const won = answers.filter((a) => a.status === 200);
+    assert.equal(won.length, 1, answers.map((a) => a.text).join('\n'));
+    for (const a of answers) if (a.status !== 200) assertError(a, 422, 'idempotency_key_reused');
+    const stored = await Promise.all(targets.map(async (target) => (await req(`/values/${target}`)).status));
+    assert.deepEqual(
+      targets.filter((_, i) => stored[i] === 200),
+      [won[0]!.json.key],
+    );
+  });
+
   test('concurrent retries with one Idempotency-Key apply once', async () => {
     const key = `idem-burst-${process.pid}-${Date.now()}`;
     const answers = await Promise.all(Array.from({ length: 5 }, () => put('idem/burst', 'b', { 'Idempotency-Key': key })));

@@ -6,7 +6,7 @@ import type { CommandBus } from '../../src/bus/command-bus.js';
 import type { Config } from '../../src/config.js';
 import type { Command } from '../../src/domain/commands.js';
 import { DriftError } from '../../src/domain/errors.js';
-import type { Outcome } from '../../src/domain/events.js';
+import type { Change, Outcome } from '../../src/domain/events.js';
 import { createMetrics } from '../../src/metrics.js';
 import type { Replicator } from '../../src/replication/replicator.js';
 import { Writer } from '../../src/writes/writer.js';
@@ -28,21 +28,24 @@ function writerWith(bus: CommandBus, writeTimeoutMs: number) {
   const metrics = createMetrics({ revision: () => 0, keys: () => 0, lag: () => 0, arena: () => ({ bytes: 0, live: 0 }) });
   const writer = new Writer(bus, { writeTimeoutMs } as Config, replicator as unknown as Replicator, metrics);
   const announce = (outcome: Outcome) => replicator.emit('outcomes', [outcome]);
+  /** A fresh write's outcome travels as its change. */
+  const applyChange = (change: Change) => replicator.emit('changes', [change]);
   const confirmsTimed = async () => (await metrics.commandConfirm.get()).values.find((v) => v.metricName === 'driftkv_command_confirm_seconds_count')?.value ?? 0;
-  return { writer, announce, confirmsTimed };
+  return { writer, announce, applyChange, confirmsTimed };
 }
 
 const command: Command = { type: 'PutValue', commandId: 'c1', key: 'k', value: 'v' };
 const applied: Outcome = { commandId: 'c1', key: 'k', status: 'applied', revision: 7 };
+const change: Change = { type: 'value.put', key: 'k', value: 'v', revision: 7, commandId: 'c1', at: '2026-12-05T00:00:00.000Z' };
 
 describe('Writer', () => {
   test('answers with the outcome once its batch is committed, even while the broker has not confirmed the command yet', async () => {
     const { bus, confirms } = manualBus();
-    const { writer, announce, confirmsTimed } = writerWith(bus, 10_000);
+    const { writer, applyChange, confirmsTimed } = writerWith(bus, 10_000);
     const started = Date.now();
     const result = writer.write(command, false);
     await new Promise((r) => setImmediate(r));
-    announce(applied);
+    applyChange(change);
     assert.deepEqual(await result, { kind: 'outcome', outcome: applied });
     assert.ok(Date.now() - started < 5_000, 'the answer did not wait for the confirm');
     assert.equal(writer.pending, 0);
@@ -55,7 +58,7 @@ describe('Writer', () => {
 
   test('a confirmed command waits for its outcome', async () => {
     const { bus, confirms } = manualBus();
-    const { writer, announce } = writerWith(bus, 10_000);
+    const { writer, applyChange } = writerWith(bus, 10_000);
     const result = writer.write(command, false);
     confirms[0]!.resolve();
     await new Promise((r) => setTimeout(r, 20));
@@ -63,8 +66,20 @@ describe('Writer', () => {
     void result.then(() => (settled = true));
     await new Promise((r) => setImmediate(r));
     assert.equal(settled, false, 'no answer before the outcome');
-    announce(applied);
+    applyChange(change);
     assert.deepEqual(await result, { kind: 'outcome', outcome: applied });
+  });
+
+  test('an applied outcome announced without its change is a replay (decided for an earlier request with this id); a refusal is not', async () => {
+    const { bus } = manualBus();
+    const { writer, announce } = writerWith(bus, 10_000);
+    const replayed = writer.write(command, false);
+    announce(applied);
+    assert.deepEqual(await replayed, { kind: 'outcome', outcome: applied, replay: true });
+    const refused: Outcome = { commandId: 'c2', key: 'k', status: 'precondition_failed', current: 3 };
+    const refusal = writer.write({ ...command, commandId: 'c2' }, false);
+    announce(refused);
+    assert.deepEqual(await refusal, { kind: 'outcome', outcome: refused });
   });
 
   test('neither confirmed nor applied within the timeout: unavailable, never a silent success', async () => {

@@ -1,6 +1,7 @@
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import type { Config } from '../../config.js';
 import type { Command } from '../../domain/commands.js';
+import type { Outcome } from '../../domain/events.js';
 import { DriftError } from '../../domain/errors.js';
 import { hashKeyWithout } from '../../domain/answer-table.js';
 import { etagLength, revisionOf, type Keyspace } from '../../domain/keyspace.js';
@@ -105,9 +106,26 @@ export function deleteValue(deps: ValuesDeps, ex: Exchange, req: HttpRequest): t
 
 function submit(deps: ValuesDeps, ex: Exchange, command: Command, respondAsync: boolean): void {
   deps.writer.submit(command, respondAsync, (result, error) => {
-    if (result) ex.answer(() => writeReply(command, result));
+    if (result) ex.answer(() => writeReply(deps.keyspace, command, result));
     else ex.fail(error);
   });
+}
+
+/**
+ * Whether `outcome`, the outcome of the first request that used this command id (the
+ * Idempotency-Key), cannot be this request's: another key, a PUT told "nothing to delete", or an
+ * applied replay whose revision the keyspace still holds with another value than this PUT's, or
+ * holds at all for a DELETE (a delete leaves no value at its revision). Answering it as this
+ * request's would acknowledge a write that was never made. A replay whose revision has since been
+ * overwritten cannot be told apart from here, and is answered as before.
+ */
+function reusedFor(keyspace: Keyspace, command: Command, outcome: Outcome, replay: boolean): boolean {
+  if (outcome.key !== command.key) return true;
+  if (outcome.status === 'not_found') return command.type !== 'DeleteValue';
+  if (outcome.status !== 'applied' || !replay) return false;
+  const stored = keyspace.get(command.key);
+  if (stored === undefined || stored.revision !== outcome.revision) return false;
+  return command.type === 'DeleteValue' || stored.value !== command.value;
 }
 
 function writeHeaders(req: HttpRequest) {
@@ -119,12 +137,18 @@ function writeHeaders(req: HttpRequest) {
 }
 
 /** DriftPHP-compatible bodies, plus the revision the write produced. */
-function writeReply(command: Command, result: WriteResult): Reply {
+function writeReply(keyspace: Keyspace, command: Command, result: WriteResult): Reply {
   const { key } = command;
   if (result.kind === 'accepted') {
     return { status: 202, body: JSON.stringify({ key, message: 'Accepted', commandId: result.commandId }) };
   }
   const outcome = result.outcome;
+  if (reusedFor(keyspace, command, outcome, result.replay === true)) {
+    throw new DriftError('idempotency_key_reused', 'this Idempotency-Key was first used for a different request, whose outcome stands; this one was not applied', {
+      key,
+      idempotencyKey: command.commandId,
+    });
+  }
   switch (outcome.status) {
     case 'applied': {
       const headers = { ETag: `"${outcome.revision}"` };
