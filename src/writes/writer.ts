@@ -10,10 +10,12 @@ import { Replicator } from '../replication/replicator.js';
 
 export type WriteResult =
   /**
-   * `replay`: an applied outcome announced without its change, i.e. decided for an earlier command
-   * with this id (a retried Idempotency-Key): what this request asked for is not known to match.
+   * `change`: the change that applied the command with this id, which may be another request's
+   * under the same Idempotency-Key (compare before answering). `replay`: an applied outcome
+   * announced without its change, decided for an earlier request with this id: what it wrote is
+   * not known here.
    */
-  | { readonly kind: 'outcome'; readonly outcome: Outcome; readonly replay?: true }
+  | { readonly kind: 'outcome'; readonly outcome: Outcome; readonly change?: Change; readonly replay?: true }
   /** Durable (confirmed) but not applied here yet, or the client asked not to wait. */
   | { readonly kind: 'accepted'; readonly commandId: string };
 
@@ -104,20 +106,19 @@ export class Writer {
     if (this.waiters.size === 0) return;
     for (const c of changes) {
       const waiting = this.waiters.get(c.commandId);
-      if (waiting) this.settleAll(waiting, appliedOutcome(c));
+      if (waiting) this.settleAll(waiting, { kind: 'outcome', outcome: appliedOutcome(c), change: c });
     }
   }
 
   /** An outcome no change carries: a refusal, or (applied) a replay. */
   private resolve(outcome: Outcome): void {
     const waiting = this.waiters.get(outcome.commandId);
-    if (waiting) this.settleAll(waiting, outcome, outcome.status === 'applied');
+    if (waiting) this.settleAll(waiting, outcome.status === 'applied' ? { kind: 'outcome', outcome, replay: true } : { kind: 'outcome', outcome });
   }
 
-  /** Settles every write waiting for the outcome's command id (`first` heads their chain). */
-  private settleAll(first: PendingWrite, outcome: Outcome, replay = false): void {
-    this.waiters.delete(outcome.commandId);
-    const result: WriteResult = replay ? { kind: 'outcome', outcome, replay } : { kind: 'outcome', outcome };
+  /** Settles every write waiting for the result's command id (`first` heads their chain). */
+  private settleAll(first: PendingWrite, result: WriteResult & { kind: 'outcome' }): void {
+    this.waiters.delete(result.outcome.commandId);
     for (let write: PendingWrite | undefined = first; write; write = write.sameId) this.settle(write, result);
   }
 

@@ -243,6 +243,15 @@ describe('conditional and asynchronous writes', () => {
     );
   });
 
+  test('one Idempotency-Key on concurrent PUTs of different values to one key: the stored one is answered 200, the others 422', async () => {
+    const key = `idem-values-${process.pid}-${Date.now()}`;
+    const answers = await Promise.all([0, 1, 2, 3].map((n) => put('race/values', `v${n}`, { 'Idempotency-Key': key })));
+    const won = answers.filter((a) => a.status === 200);
+    assert.equal(won.length, 1, answers.map((a) => a.text).join('\n'));
+    for (const a of answers) if (a.status !== 200) assertError(a, 422, 'idempotency_key_reused');
+    assert.equal((await req('/values/race/values')).json.value, won[0]!.json.value, 'the 200 names the value stored');
+  });
+
   test('concurrent retries with one Idempotency-Key apply once', async () => {
     const key = `idem-burst-${process.pid}-${Date.now()}`;
     const answers = await Promise.all(Array.from({ length: 5 }, () => put('idem/burst', 'b', { 'Idempotency-Key': key })));

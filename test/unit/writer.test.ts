@@ -46,7 +46,7 @@ describe('Writer', () => {
     const result = writer.write(command, false);
     await new Promise((r) => setImmediate(r));
     applyChange(change);
-    assert.deepEqual(await result, { kind: 'outcome', outcome: applied });
+    assert.deepEqual(await result, { kind: 'outcome', outcome: applied, change });
     assert.ok(Date.now() - started < 5_000, 'the answer did not wait for the confirm');
     assert.equal(writer.pending, 0);
     // The late confirm is still timed when it comes.
@@ -67,7 +67,7 @@ describe('Writer', () => {
     await new Promise((r) => setImmediate(r));
     assert.equal(settled, false, 'no answer before the outcome');
     applyChange(change);
-    assert.deepEqual(await result, { kind: 'outcome', outcome: applied });
+    assert.deepEqual(await result, { kind: 'outcome', outcome: applied, change });
   });
 
   test('an applied outcome announced without its change is a replay (decided for an earlier request with this id); a refusal is not', async () => {

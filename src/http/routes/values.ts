@@ -1,7 +1,7 @@
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import type { Config } from '../../config.js';
 import type { Command } from '../../domain/commands.js';
-import type { Outcome } from '../../domain/events.js';
+import type { Change, Outcome } from '../../domain/events.js';
 import { DriftError } from '../../domain/errors.js';
 import { hashKeyWithout } from '../../domain/answer-table.js';
 import { etagLength, revisionOf, type Keyspace } from '../../domain/keyspace.js';
@@ -113,15 +113,17 @@ function submit(deps: ValuesDeps, ex: Exchange, command: Command, respondAsync: 
 
 /**
  * Whether `outcome`, the outcome of the first request that used this command id (the
- * Idempotency-Key), cannot be this request's: another key, a PUT told "nothing to delete", or an
- * applied replay whose revision the keyspace still holds with another value than this PUT's, or
- * holds at all for a DELETE (a delete leaves no value at its revision). Answering it as this
- * request's would acknowledge a write that was never made. A replay whose revision has since been
- * overwritten cannot be told apart from here, and is answered as before.
+ * Idempotency-Key), cannot be this request's: another key, a PUT told "nothing to delete", a
+ * `change` that wrote something else, or an applied replay whose revision the keyspace still holds
+ * with another value than this PUT's, or holds at all for a DELETE (a delete leaves no value at
+ * its revision). Answering it as this request's would acknowledge a write that was never made. A
+ * replay whose revision has since been overwritten cannot be told apart from here, and is answered
+ * as before.
  */
-function reusedFor(keyspace: Keyspace, command: Command, outcome: Outcome, replay: boolean): boolean {
+function reusedFor(keyspace: Keyspace, command: Command, outcome: Outcome, change: Change | undefined, replay: boolean): boolean {
   if (outcome.key !== command.key) return true;
   if (outcome.status === 'not_found') return command.type !== 'DeleteValue';
+  if (change) return command.type === 'PutValue' ? change.type !== 'value.put' || change.value !== command.value : change.type !== 'value.deleted';
   if (outcome.status !== 'applied' || !replay) return false;
   const stored = keyspace.get(command.key);
   if (stored === undefined || stored.revision !== outcome.revision) return false;
@@ -143,7 +145,7 @@ function writeReply(keyspace: Keyspace, command: Command, result: WriteResult): 
     return { status: 202, body: JSON.stringify({ key, message: 'Accepted', commandId: result.commandId }) };
   }
   const outcome = result.outcome;
-  if (reusedFor(keyspace, command, outcome, result.replay === true)) {
+  if (reusedFor(keyspace, command, outcome, result.change, result.replay === true)) {
     throw new DriftError('idempotency_key_reused', 'this Idempotency-Key was first used for a different request, whose outcome stands; this one was not applied', {
       key,
       idempotencyKey: command.commandId,
