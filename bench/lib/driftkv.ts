@@ -108,6 +108,22 @@ export function metricTexts(urls: string[]): Promise<string[]> {
   return Promise.all(urls.map(async (url) => (await fetch(`${url}/metrics`)).text()));
 }
 
+/** prom-client's event-loop delay histogram (default metrics) samples every 10 ms. */
+const LOOP_SAMPLING_MS = 10;
+
+/**
+ * How late each instance's event loop ran a timer since its /metrics was last read (prom-client
+ * restarts the histogram at every scrape): mean and p99, in ms beyond the sampling interval. The
+ * time every message, reply and answer waits before the instance gets to it.
+ */
+export async function loopDelays(urls: string[]): Promise<{ meanMs: number; p99Ms: number }[]> {
+  const late = (text: string, name: string) => Math.max(0, Math.round((sumIn([text], name) * 1000 - LOOP_SAMPLING_MS) * 100) / 100);
+  return (await metricTexts(urls)).map((text) => ({
+    meanMs: late(text, 'nodejs_eventloop_lag_mean_seconds'),
+    p99Ms: late(text, 'nodejs_eventloop_lag_p99_seconds'),
+  }));
+}
+
 /** One metric family's values (all label sets) summed over /metrics texts. */
 export function sumIn(texts: string[], name: string): number {
   let total = 0;

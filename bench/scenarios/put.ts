@@ -1,4 +1,4 @@
-import { Deployment, metricSum, waitReady, type Instance } from '../lib/driftkv.js';
+import { Deployment, loopDelays, metricSum, waitReady, type Instance } from '../lib/driftkv.js';
 import type { Context, ScenarioResult } from '../lib/context.js';
 import { bareWritePath, describeBare, type BareWrites } from '../lib/bare-write-path.js';
 import { pgbenchUpsert } from '../lib/pgbench.js';
@@ -49,7 +49,8 @@ export async function putScenario(ctx: Context): Promise<ScenarioResult> {
           driftkv:
             `${Math.round(applied)} applied/s${errors ? ` (${errors} not 200)` : ''}, p50 ${round(median(rounds.map((r) => r.p50Ms)), 1)} ms, ` +
             `p99 ${round(median(rounds.map((r) => r.p99Ms)), 1)} ms (wrk's, with its coordinated-omission correction), mean batch ${round(median(rounds.map((r) => r.meanBatch)), 1)}; ` +
-            `of which ${describeHops(medianHops(rounds.map((r) => r.hops)))}; ${describeCpu(rounds.map((r) => r.cpuUsPerWrite))}`,
+            `of which ${describeHops(medianHops(rounds.map((r) => r.hops)))}; ${describeCpu(rounds.map((r) => r.cpuUsPerWrite))}; ` +
+            describeLoops(rounds.map((r) => r.loopDelay)),
           baseline:
             `pgbench upsert ${Math.round(tps)} tps, mean ${round(median(pg.map((r) => r.latencyMs)), 1)} ms; PostgreSQL CPU per upsert ${median(pg.map((r) => r.postgresCpuUs))} us. ` +
             `The contract's write path alone (quorum queue, one statement per batch, the fanout; no HTTP, no driftkv code), ${CONNECTIONS} writes in flight: ` +
@@ -82,6 +83,8 @@ export async function putRound(deployment: Deployment, instances: Instance[], se
     instances.map((i) => wrk(i.url, { script: 'put.lua', connections: CONNECTIONS / instances.length, seconds, env: { BENCH_KEYS: String(KEYS) } })),
   );
   const elapsed = (performance.now() - started) / 1000;
+  // First: any scrape restarts the loop-delay histogram, and the round's began with the reads above.
+  const loop = await loopDelays(urls);
   const cpu = instances.map((i, n) => cpuSeconds(i.pid) - cpu0[n]!);
   const cpuPercent = cpu.map((seconds) => Math.round((seconds / elapsed) * 100));
   const [postgres1, rabbitmq1] = [cpuSecondsOfAll('postgres'), cpuSecondsOfAll('beam.smp')];
@@ -104,6 +107,7 @@ export async function putRound(deployment: Deployment, instances: Instance[], se
     instanceCpuPercent: cpuPercent,
     cpuUsPerWrite: { a: perWrite(cpu[0]!), b: perWrite(cpu[1]!), rabbitmq: perWrite(rabbitmq1 - rabbitmq0), postgres: perWrite(postgres1 - postgres0) },
     hops: hopsBetween(hops0, hops1),
+    loopDelay: { a: loop[0]!, b: loop[1]! },
   };
 }
 
@@ -118,6 +122,12 @@ function describeCpu(rounds: { a: number; b: number; rabbitmq: number; postgres:
     `CPU per write ${total} us (instance A ${m('a')}, B ${m('b')}, RabbitMQ ${m('rabbitmq')}, PostgreSQL ${m('postgres')}): ` +
     `at most ${Math.round(2e6 / total)} writes/s on 2 cores`
   );
+}
+
+/** The instances' event-loop delay (medians over rounds): the wait at each pass of a write through them. */
+function describeLoops(rounds: Record<'a' | 'b', { meanMs: number; p99Ms: number }>[]): string {
+  const m = (which: 'a' | 'b', figure: 'meanMs' | 'p99Ms') => median(rounds.map((r) => r[which][figure]));
+  return `instances' event loops late by ${m('a', 'meanMs')} ms on average, ${m('a', 'p99Ms')} ms at p99 (A), ${m('b', 'meanMs')} and ${m('b', 'p99Ms')} ms (B)`;
 }
 
 async function head(deployment: Deployment): Promise<number> {
