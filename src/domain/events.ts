@@ -20,7 +20,18 @@ export type Change = ValueHasBeenPut | ValueHasBeenDeleted;
 
 /** How a command ended. Stored with the change so that a redelivered command is answered, not reapplied. */
 export type Outcome =
-  | { readonly commandId: string; readonly key: string; readonly status: 'applied'; readonly revision: number }
+  | {
+      readonly commandId: string;
+      readonly key: string;
+      readonly status: 'applied';
+      readonly revision: number;
+      /**
+       * Read back from the store for a replay (a command id decided before): what its change
+       * wrote, the value or null for a delete; absent when the change log no longer holds it. The
+       * request that reuses the id is answered with this outcome only if it asked for the same.
+       */
+      readonly wrote?: string | null;
+    }
   | { readonly commandId: string; readonly key: string; readonly status: 'not_found' }
   | {
       readonly commandId: string;

@@ -6,21 +6,27 @@ import type { BatchState } from './store.js';
 
 /** One snapshot: the head (revision and write count), the batch's keys' revisions, its command ids' outcomes. */
 export async function readBatch(sql: Sql, commandIds: readonly string[], keys: readonly string[]): Promise<BatchState> {
+  // A stored applied outcome comes with what its change wrote, while the change log still holds it.
   const rows = await sql<BatchRow[]>`
-    select 0 as kind, writes::text as id, revision, null::text as key, null::text as status, null::bigint as current_revision
+    select 0 as kind, writes::text as id, revision, null::text as key, null::text as status, null::bigint as current_revision,
+        null::text as wrote, false as logged
       from kv_head where id = 1
     union all
-    select 1, key::text, revision, null, null, null from kv_values where key = any(${textArray(keys)}::text[])
+    select 1, key::text, revision, null, null, null, null, false from kv_values where key = any(${textArray(keys)}::text[])
     union all
-    select 2, command_id, revision, key, status, current_revision from kv_outcomes
-      where command_id = any(${textArray(commandIds)}::text[])`;
+    select 2, o.command_id, o.revision, o.key, o.status, o.current_revision, c.value, c.revision is not null
+      from kv_outcomes o left join kv_changes c on o.status = 'applied' and c.revision = o.revision
+      where o.command_id = any(${textArray(commandIds)}::text[])`;
   let head: BatchRow | undefined;
   const current = new Map<string, number>();
   const known = new Map<string, Outcome>();
   for (const row of rows) {
     if (row.kind === 0) head = row;
     else if (row.kind === 1) current.set(row.id, Number(row.revision));
-    else known.set(row.id, toOutcome({ command_id: row.id, key: row.key!, status: row.status!, revision: row.revision, current_revision: row.current_revision }));
+    else {
+      const outcome = toOutcome({ command_id: row.id, key: row.key!, status: row.status!, revision: row.revision, current_revision: row.current_revision });
+      known.set(row.id, outcome.status === 'applied' && row.logged ? { ...outcome, wrote: row.wrote } : outcome);
+    }
   }
   if (!head) throw new Error('kv_head has no row: the schema was not migrated');
   return { head: Number(head.revision), writes: Number(head.id), current, known };
@@ -125,6 +131,9 @@ interface BatchRow {
   key: string | null;
   status: string | null;
   current_revision: string | null;
+  /** An applied outcome's change: its value (null: a delete), when `logged`. */
+  wrote: string | null;
+  logged: boolean;
 }
 
 /**

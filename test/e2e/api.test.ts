@@ -221,6 +221,12 @@ describe('conditional and asynchronous writes', () => {
     assert.deepEqual((await req('/values/reuse/a')).json, { key: 'reuse/a', value: 'one' });
     // The identical request is still a retry, answered alike.
     assert.deepEqual((await put('reuse/a', 'one', { 'Idempotency-Key': key })).json, first.json);
+    // Once the key has been overwritten, the change log still tells what the first request wrote.
+    await put('reuse/a', 'overwritten');
+    assertError(await put('reuse/a', 'three', { 'Idempotency-Key': key }), 422, 'idempotency_key_reused');
+    assertError(await del('reuse/a', { 'Idempotency-Key': key }), 422, 'idempotency_key_reused');
+    assert.deepEqual((await put('reuse/a', 'one', { 'Idempotency-Key': key })).json, first.json);
+    assert.deepEqual((await req('/values/reuse/a')).json, { key: 'reuse/a', value: 'overwritten' });
     // A DELETE that found nothing, retried as a PUT under its key: not "nothing to delete", and not written.
     const gone = `idem-gone-${process.pid}-${Date.now()}`;
     assert.equal((await del('reuse/none', { 'Idempotency-Key': gone })).json.message, '0');

@@ -98,3 +98,18 @@ test('keys and values with quotes, backslashes, braces, commas, NULL and non-ASC
     commands.map((c) => [c.key, c.commandId]),
   );
 });
+
+test('a replayed applied outcome comes back with what its change wrote (null for a delete), and without it once the change log no longer holds it', async () => {
+  const { store } = await migratedStore();
+  await commitBatch(store, [put('w1', 'k', 'first'), del('w2', 'k'), put('w3', 'other', 'x')], new Date());
+  const replayed = await commitBatch(store, [put('w1', 'k', 'first'), del('w2', 'k')], new Date());
+  assert.deepEqual(replayed.changes, [], 'nothing is applied twice');
+  assert.deepEqual(replayed.outcomes, [
+    { commandId: 'w1', key: 'k', status: 'applied', revision: 1, wrote: 'first' },
+    { commandId: 'w2', key: 'k', status: 'applied', revision: 2, wrote: null },
+  ]);
+  // Keep only the last change: w1's and w2's leave the log, their outcomes stay.
+  await store.prune(1, 60_000);
+  const later = await commitBatch(store, [put('w1', 'k', 'first')], new Date());
+  assert.deepEqual(later.outcomes, [{ commandId: 'w1', key: 'k', status: 'applied', revision: 1 }]);
+});

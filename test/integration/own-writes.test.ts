@@ -49,7 +49,8 @@ test('a redelivered command decided without a read is refused by its stored outc
 
   const again = await commitBatch(store, [put('c1', 'k', 'v1'), put('c2', 'k', 'v2')], new Date(), own);
   assert.deepEqual(outcomesOf(again), [
-    { commandId: 'c1', key: 'k', status: 'applied', revision: 1 },
+    // The replay, read back with what its change wrote.
+    { commandId: 'c1', key: 'k', status: 'applied', revision: 1, wrote: 'v1' },
     { commandId: 'c2', key: 'k', status: 'applied', revision: 2 },
   ]);
   assert.equal(own.reads, 2, 'the refused write sent the batch to a read');

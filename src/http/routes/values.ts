@@ -113,18 +113,20 @@ function submit(deps: ValuesDeps, ex: Exchange, command: Command, respondAsync: 
 
 /**
  * Whether `outcome`, the outcome of the first request that used this command id (the
- * Idempotency-Key), cannot be this request's: another key, a PUT told "nothing to delete", a
- * `change` that wrote something else, or an applied replay whose revision the keyspace still holds
- * with another value than this PUT's, or holds at all for a DELETE (a delete leaves no value at
- * its revision). Answering it as this request's would acknowledge a write that was never made. A
- * replay whose revision has since been overwritten cannot be told apart from here, and is answered
- * as before.
+ * Idempotency-Key), cannot be this request's: another key, a PUT told "nothing to delete", or a
+ * write of something else, known from the `change` that carried a fresh outcome, from what a
+ * replayed one `wrote` (read back from the change log), or else from the keyspace while it still
+ * holds the replay's revision (with another value than this PUT's, or at all for a DELETE: a
+ * delete leaves no value at its revision). Answering it as this request's would acknowledge a
+ * write that was never made. A replay whose change has left the log and whose revision has been
+ * overwritten cannot be told apart, and is answered with the first outcome.
  */
 function reusedFor(keyspace: Keyspace, command: Command, outcome: Outcome, change: Change | undefined, replay: boolean): boolean {
   if (outcome.key !== command.key) return true;
   if (outcome.status === 'not_found') return command.type !== 'DeleteValue';
   if (change) return command.type === 'PutValue' ? change.type !== 'value.put' || change.value !== command.value : change.type !== 'value.deleted';
   if (outcome.status !== 'applied' || !replay) return false;
+  if (outcome.wrote !== undefined) return outcome.wrote !== (command.type === 'PutValue' ? command.value : null);
   const stored = keyspace.get(command.key);
   if (stored === undefined || stored.revision !== outcome.revision) return false;
   return command.type === 'DeleteValue' || stored.value !== command.value;
