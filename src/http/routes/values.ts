@@ -124,12 +124,13 @@ function submit(deps: ValuesDeps, ex: Exchange, command: Command, respondAsync: 
 function reusedFor(keyspace: Keyspace, command: Command, outcome: Outcome, change: Change | undefined, replay: boolean): boolean {
   if (outcome.key !== command.key) return true;
   if (outcome.status === 'not_found') return command.type !== 'DeleteValue';
-  if (change) return command.type === 'PutValue' ? change.type !== 'value.put' || change.value !== command.value : change.type !== 'value.deleted';
+  // What this request would write, in the form a change's and `wrote` have: the value, or null for a delete.
+  const asked = command.type === 'PutValue' ? command.value : null;
+  if (change) return (change.type === 'value.put' ? change.value : null) !== asked;
   if (outcome.status !== 'applied' || !replay) return false;
-  if (outcome.wrote !== undefined) return outcome.wrote !== (command.type === 'PutValue' ? command.value : null);
+  if (outcome.wrote !== undefined) return outcome.wrote !== asked;
   const stored = keyspace.get(command.key);
-  if (stored === undefined || stored.revision !== outcome.revision) return false;
-  return command.type === 'DeleteValue' || stored.value !== command.value;
+  return stored !== undefined && stored.revision === outcome.revision && stored.value !== asked;
 }
 
 function writeHeaders(req: HttpRequest) {
