@@ -10,12 +10,9 @@
 // each process, which moves less.
 import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Deployment, waitReady } from './lib/driftkv.js';
 import { LOAD_CPU, loadAverage } from './lib/process.js';
-import { buildRef, numberOption, UsageError } from './lib/refs.js';
+import { alternateBuilds, numberOption, UsageError } from './lib/refs.js';
 import { geometricMean, median, round } from './lib/stats.js';
 import { ensureWrk } from './lib/wrk.js';
 import { putRound } from './scenarios/put.js';
@@ -50,18 +47,9 @@ async function main(): Promise<void> {
   execFileSync('taskset', ['-a', '-cp', LOAD_CPU, String(process.pid)], { stdio: 'ignore' });
   ensureWrk();
   const loadBefore = await loadAverage();
-  const dir = join(tmpdir(), `driftkv-compare-put-${process.pid}`);
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  console.error(`building ${base} and ${next ?? 'the working tree'}…`);
-  const mains: [string, string] = [await buildRef(join(dir, 'base'), base), await buildRef(join(dir, 'new'), next)];
-  const rows: { base: Run; next: Run }[] = [];
-  for (let pair = 0; pair < pairs; pair++) {
-    const runs: Run[] = [];
-    for (const which of pair % 2 ? [1, 0] : [0, 1]) runs[which] = await run(mains[which]!, seconds);
-    const [b, n] = runs as [Run, Run];
-    rows.push({ base: b, next: n });
-    console.error(`  base ${Math.round(b.applied)}/s (${cpu(b)}), new ${Math.round(n.applied)}/s (${cpu(n)})`);
-  }
+  const rows = await alternateBuilds('compare-put', base, next, pairs, (main) => run(main, seconds), ({ base: b, next: n }) =>
+    console.error(`  base ${Math.round(b.applied)}/s (${cpu(b)}), new ${Math.round(n.applied)}/s (${cpu(n)})`),
+  );
   const total = (r: Run) => r.cpuUsPerWrite.a + r.cpuUsPerWrite.b + r.cpuUsPerWrite.rabbitmq + r.cpuUsPerWrite.postgres;
   console.log(`PUT, 2 instances, wrk 25 connections on each, ${seconds} s a run; ${base} against ${next ?? 'the working tree'}; load average ${loadBefore} before, ${await loadAverage()} after`);
   console.log('| pair | first | base applied/s | new applied/s | new/base | base CPU per write, us | new CPU per write, us | base batch | new batch |\n|---|---|---|---|---|---|---|---|---|');

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, symlinkSync } from 'node:fs';
+import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildPrivate } from './build.js';
 
@@ -30,4 +31,30 @@ export function numberOption(args: string[], name: string, fallback: number): nu
   const value = raw === undefined ? fallback : Number(raw);
   if (!Number.isInteger(value) || value < 1) throw new UsageError(`--${name} takes a positive whole number, not ${raw}`);
   return value;
+}
+
+/**
+ * Builds `base` and `next` (a ref, or this working tree) and runs `run` on each in `pairs`
+ * pairs, alternating which goes first; the builds are removed at exit.
+ */
+export async function alternateBuilds<R>(
+  name: string,
+  base: string,
+  next: string | undefined,
+  pairs: number,
+  run: (main: string) => Promise<R>,
+  each: (pair: { base: R; next: R }) => void,
+): Promise<{ base: R; next: R }[]> {
+  const dir = join(tmpdir(), `driftkv-${name}-${process.pid}`);
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  console.error(`building ${base} and ${next ?? 'the working tree'}…`);
+  const mains: [string, string] = [await buildRef(join(dir, 'base'), base), await buildRef(join(dir, 'new'), next)];
+  const rows: { base: R; next: R }[] = [];
+  for (let pair = 0; pair < pairs; pair++) {
+    const runs: R[] = [];
+    for (const which of pair % 2 ? [1, 0] : [0, 1]) runs[which] = await run(mains[which]!);
+    rows.push({ base: runs[0]!, next: runs[1]! });
+    each(rows.at(-1)!);
+  }
+  return rows;
 }

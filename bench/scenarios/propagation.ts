@@ -7,10 +7,10 @@ import { openSocket } from '../lib/ws-client.js';
 import { describeHops, hopsBetween, medianHops, readHops, type HopFigures } from '../lib/hops.js';
 import { writeAtRate } from '../lib/writer.js';
 
-const RATE = 1000;
+export const RATE = 1000;
 const PREFIX = 'prop:';
 
-interface Round {
+export interface Round {
   readonly sent: number;
   readonly failed: number;
   readonly received: number;
@@ -79,7 +79,7 @@ export async function propagationScenario(ctx: Context): Promise<ScenarioResult>
 }
 
 /** One measured pass: the socket on B sees each change of `prefix`, written through A. */
-async function propagationRound(a: Instance, b: Instance, prefix: string, seconds: number): Promise<Round> {
+export async function propagationRound(a: Instance, b: Instance, prefix: string, seconds: number): Promise<Round> {
   const sentAt: number[] = [];
   const delays: number[] = [];
   // Each change's `at` is when the consumer decided it (its batch's start): the delay splits there.
