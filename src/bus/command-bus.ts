@@ -1,12 +1,21 @@
 import type { Command } from '../domain/commands.js';
 
 /**
- * Handles one batch; resolves once the batch's outcomes have been announced, so the bus may
- * acknowledge it. `committed`, when given, is called as soon as the batch is committed: the bus may
- * then hand over the next batch while this one is still being announced. `sentAt`: when the
- * oldest of its commands was sent (epoch milliseconds, the sender's clock).
+ * How the bus hands a batch over. `sent`: the batch's write is on its way, and the next batch may
+ * be decided and sent behind it. `committed`: the batch is committed (or given up), and the next
+ * may be announced. `previous` resolves once the batch before was committed (or given up): a batch
+ * reads the store, and announces, only after it. `sentAt`: when the oldest of its commands was
+ * sent (epoch milliseconds, the sender's clock).
  */
-export type BatchHandler = (commands: readonly Command[], batch?: { committed?: () => void; sentAt?: number }) => Promise<void>;
+export interface BatchOptions {
+  readonly sent?: () => void;
+  readonly committed?: () => void;
+  readonly previous?: Promise<void>;
+  readonly sentAt?: number;
+}
+
+/** Handles one batch; resolves once the batch's outcomes have been announced, so the bus may acknowledge it. */
+export type BatchHandler = (commands: readonly Command[], batch?: BatchOptions) => Promise<void>;
 
 /** The port between the instances that take writes and the one consumer that commits them. */
 export interface CommandBus {

@@ -1,5 +1,5 @@
 import { inject, injectable } from 'tsyringe';
-import type { CommandBus } from '../bus/command-bus.js';
+import type { BatchOptions, CommandBus } from '../bus/command-bus.js';
 import type { EventBus } from '../bus/event-bus.js';
 import type { Config } from '../config.js';
 import { COMMAND_BUS, CONFIG, EVENT_BUS, KEYSPACE, LOGGER, METRICS, STORE } from '../container.js';
@@ -18,8 +18,9 @@ const PRUNE_EVERY_MS = 30_000;
  * Takes batches from the command bus, commits each atomically, then announces the result.
  * The bus acknowledges a batch only after this resolves, i.e. after the events were confirmed
  * (DESIGN §4 rule 3): a crash anywhere before that means redelivery, and redelivery is harmless.
- * Announcements go out in commit order: each is published right after its commit, before the
- * next batch (told to go by `committed`) can commit.
+ * Announcements go out in commit order: each is published right after its commit and after the
+ * batch before it (`previous`) was; the next batch, whose write may already be on its way behind
+ * this one's (`sent`), publishes only after this one (`committed`).
  */
 @injectable()
 export class Consumer {
@@ -45,13 +46,15 @@ export class Consumer {
     return this.commands.consume((commands, batch) => this.handle(commands, batch), this.config.consumerPrefetch);
   }
 
-  async handle(commands: readonly Command[], { committed, sentAt }: { committed?: () => void; sentAt?: number } = {}): Promise<void> {
+  async handle(commands: readonly Command[], { sent, committed, previous, sentAt }: BatchOptions = {}): Promise<void> {
     if (sentAt !== undefined) this.metrics.commandQueued.observe(Math.max(0, Date.now() - sentAt) / 1000);
     const started = performance.now();
     const reads = this.own.reads;
-    const batch = await this.withRetry(() => commitBatch(this.store, commands, new Date(), this.own));
+    const batch = await this.withRetry(() => commitBatch(this.store, commands, new Date(), this.own, { sent, previous }));
     this.metrics.batchCommit.observeSince(started);
     this.metrics.batchReads.inc(this.own.reads - reads);
+    // Announced in commit order: the batch before publishes as soon as it is committed.
+    await previous;
     committed?.();
     this.metrics.batchSize.observe(commands.length);
     this.metrics.commandsApplied.inc(batch.changes.length);

@@ -9,8 +9,8 @@ export interface AppliedKeys {
 /** The store's state a batch can be decided against without reading it. */
 export interface KnownState {
   readonly head: number;
-  /** The store's write count this state is as of: the write is checked against it. */
-  readonly writes: number;
+  /** The store's mark this state is as of: the write is checked against it. */
+  readonly mark: number;
   readonly current: Map<string, number>;
 }
 
@@ -19,15 +19,15 @@ const MAX_PENDING_KEYS = 10_000;
 
 /**
  * What the consumer knows of the store between batches, so that a batch usually needs no read:
- * the head and write count as of its last read or write, and every key it wrote since then that
+ * the head and the store's mark as of its last read or write, and every key it wrote since then that
  * the instance's keyspace has not applied yet. A key's current revision is the pending one, else
  * the keyspace's; that is the store's as long as the keyspace has applied everything up to the
  * last read (`since`) and every batch after it was this consumer's. The write that follows is
- * checked against the write count, so when another consumer wrote in between, it is refused and
+ * checked against the mark, so when another consumer wrote in between, it is refused and
  * the batch is read and decided again: knowing wrong costs a round trip, never a wrong decision.
  */
 export class OwnWrites {
-  private chain: { head: number; writes: number; since: number } | undefined;
+  private chain: { head: number; mark: number; since: number } | undefined;
   /** Keys written since the last read: their revision (undefined: deleted) and the batch head that wrote them. */
   private readonly pending = new Map<string, { revision: number | undefined; head: number }>();
 
@@ -48,21 +48,21 @@ export class OwnWrites {
       const revision = own ? own.revision : this.keyspace.revisionOf(key);
       if (revision !== undefined) current.set(key, revision);
     }
-    return { head: chain.head, writes: chain.writes, current };
+    return { head: chain.head, mark: chain.mark, current };
   }
 
   /** A read of the store: what it saw is known, and nothing written before it is pending. */
-  read(state: { head: number; writes: number }): void {
+  read(state: { head: number; mark: number }): void {
     this.reads += 1;
-    this.chain = { head: state.head, writes: state.writes, since: state.head };
+    this.chain = { head: state.head, mark: state.mark, since: state.head };
     this.pending.clear();
   }
 
-  /** A batch was written, checked against the known write count. */
-  wrote(decision: BatchDecision): void {
+  /** A batch was written (or sent), checked against the known mark, leaving `mark`. */
+  wrote(decision: BatchDecision, mark: number): void {
     const chain = this.chain;
     if (!chain) return;
-    chain.writes += 1;
+    chain.mark = mark;
     chain.head = decision.head;
     for (const [key, entry] of decision.finalState) this.pending.set(key, { revision: entry?.revision, head: decision.head });
     if (this.pending.size > MAX_PENDING_KEYS) this.forget();

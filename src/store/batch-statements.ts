@@ -2,9 +2,9 @@ import type { Sql } from 'postgres';
 import type { BatchDecision } from '../domain/decide.js';
 import type { Outcome } from '../domain/events.js';
 import { booleanArray, integerArray, textArray } from './array-literal.js';
-import type { BatchState } from './store.js';
+import type { BatchState, WriteMark } from './store.js';
 
-/** One snapshot: the head (revision and write count), the batch's keys' revisions, its command ids' outcomes. */
+/** One snapshot: the head (revision and mark), the batch's keys' revisions, its command ids' outcomes. */
 export async function readBatch(sql: Sql, commandIds: readonly string[], keys: readonly string[]): Promise<BatchState> {
   // A stored applied outcome comes with what its change wrote, while the change log still holds it.
   const rows = await sql<BatchRow[]>`
@@ -29,13 +29,13 @@ export async function readBatch(sql: Sql, commandIds: readonly string[], keys: r
     }
   }
   if (!head) throw new Error('kv_head has no row: the schema was not migrated');
-  return { head: Number(head.revision), writes: Number(head.id), current, known };
+  return { head: Number(head.revision), mark: Number(head.id), current, known };
 }
 
 /**
- * One statement, so one implicit transaction: the head row is updated only if its write count
- * is still `writes`, the one the batch was decided against (taking its lock: a concurrent writer
- * waits, then sees the count moved), and every other write happens only if that update did. A
+ * One statement, so one implicit transaction: the head row is updated only if its mark is still
+ * `mark.expected`, the one the batch was decided against (taking its lock: a concurrent writer
+ * waits, then sees the mark changed), and every other write happens only if that update did. A
  * consumer frozen between its read and this write holds no lock, and when it wakes its write
  * changes nothing. An outcome already stored for one of its command ids (a redelivery decided
  * without reading) fails the whole statement on kv_outcomes' key: false, nothing written.
@@ -46,14 +46,20 @@ export async function readBatch(sql: Sql, commandIds: readonly string[], keys: r
  * `connections.planned`, planned with its arrays on every run: its delete, planned once while
  * kv_values was small, went on reading the table whole once it had grown.
  */
-export async function writeBatch(connections: { planned: Sql; cached: Sql }, decision: BatchDecision, writes: number): Promise<boolean> {
+export async function writeBatch(connections: { planned: Sql; cached: Sql }, decision: BatchDecision, mark: WriteMark): Promise<boolean> {
   const w = writeArrays(decision);
   try {
-    return await writeStatement(connections, decision, writes, w);
+    return await writeStatement(connections, decision, mark, w);
   } catch (error) {
     if (isDecidedBefore(error)) return false;
     throw error;
   }
+}
+
+/** Whether a batch's write deletes a key, and so goes to the planned pool. */
+export function deletesAny(decision: BatchDecision): boolean {
+  for (const entry of decision.finalState.values()) if (!entry) return true;
+  return false;
 }
 
 function isDecidedBefore(error: unknown): boolean {
@@ -70,7 +76,7 @@ function isDecidedBefore(error: unknown): boolean {
 function writeSql(deletes: boolean): string {
   return `
     with head as (
-      update kv_head set revision = $1, writes = writes + 1 where id = 1 and writes = $2 returning 1
+      update kv_head set revision = $1, writes = $13 where id = 1 and writes = $2 returning 1
     ), c as (
       select * from unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::bool[]) as c(revision, key, value, command_id, last)
         where exists (select from head)
@@ -78,7 +84,7 @@ function writeSql(deletes: boolean): string {
       insert into kv_values (key, value, revision)
       select key, value, revision from c where last and value is not null
       on conflict (key) do update set value = excluded.value, revision = excluded.revision
-    ), ${deletes ? 'deleted as (delete from kv_values where key = any($13::text[]) and exists (select from head)),' : ''} logged as (
+    ), ${deletes ? 'deleted as (delete from kv_values where key = any($14::text[]) and exists (select from head)),' : ''} logged as (
       insert into kv_changes (revision, key, value, command_id, at) select revision, key, value, command_id, $8::timestamptz from c
     ), decided as (
       insert into kv_outcomes (command_id, key, status, revision, current_revision)
@@ -96,14 +102,14 @@ const WRITE = { plain: writeSql(false), deleting: writeSql(true) };
 async function writeStatement(
   connections: { planned: Sql; cached: Sql },
   decision: BatchDecision,
-  writes: number,
+  mark: WriteMark,
   w: ReturnType<typeof writeArrays>,
 ): Promise<boolean> {
-  // One test decides both the statement's delete and its connection: the cached plan never has one.
+  // One test decides both the statement's delete and its connection (deletesAny): the cached plan never has one.
   const deletes = w.deletes;
   const sql = deletes ? connections.planned : connections.cached;
-  const parameters = [decision.head, writes, w.revisions, w.keys, w.values, w.commandIds, w.last, decision.at];
-  parameters.push(w.outcomeIds, w.outcomeKeys, w.outcomeStatus, w.outcomeCurrent);
+  const parameters = [decision.head, mark.expected, w.revisions, w.keys, w.values, w.commandIds, w.last, decision.at];
+  parameters.push(w.outcomeIds, w.outcomeKeys, w.outcomeStatus, w.outcomeCurrent, mark.next);
   if (deletes) parameters.push(w.deleted);
   const [row] = await sql.unsafe<{ won: number }[]>(deletes ? WRITE.deleting : WRITE.plain, parameters, { prepare: true });
   return row!.won === 1;
@@ -123,7 +129,7 @@ interface OutcomeRow {
   current_revision: string | null;
 }
 
-/** readBatch's rows: 0 the head (id: its write count), 1 a stored key (id) and its revision, 2 a stored outcome (id: its command id). */
+/** readBatch's rows: 0 the head (id: its mark), 1 a stored key (id) and its revision, 2 a stored outcome (id: its command id). */
 interface BatchRow {
   kind: number;
   id: string;

@@ -41,9 +41,12 @@ const MIGRATIONS: readonly string[] = [
      language sql immutable parallel safe
      as $$ select '"' || revision || '"{"key":' || to_json(key)::text || ',"value":' || to_json(value)::text || '}' $$;
    alter table kv_values add column answer text generated always as (kv_answer(key, value, revision)) stored;`,
-  // Counts committed batches, those that changed nothing as well: a batch is written only if this
-  // still holds what it was decided against (the revision alone stays put when a batch only
-  // records failed preconditions, so it cannot tell that another consumer wrote meanwhile).
+  // The mark of the last batch written, those that changed nothing as well: a batch is written
+  // only if this still holds what it was decided against (the revision alone stays put when a
+  // batch only records failed preconditions, so it cannot tell that another consumer wrote
+  // meanwhile). Each write leaves a random mark of its writer's choosing (it was a count once:
+  // a batch sent behind an unconfirmed one expected the count that one would leave, which a
+  // batch of another consumer could leave as well).
   `alter table kv_head add column writes bigint not null default 0;`,
 ];
 

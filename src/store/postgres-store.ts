@@ -1,11 +1,11 @@
 import postgres, { type Sql } from 'postgres';
 import type { BatchDecision } from '../domain/decide.js';
 import type { Change, Outcome } from '../domain/events.js';
-import { outcomeOf, readBatch, writeBatch } from './batch-statements.js';
+import { deletesAny, outcomeOf, readBatch, writeBatch } from './batch-statements.js';
 import { TwoColumnCopyReader } from './copy-binary.js';
 import { migrate, quoteIdent } from './migrations.js';
 import { simpleQuery, targetOf, type Target } from './simple-query.js';
-import type { BatchState, SnapshotSink, Store } from './store.js';
+import type { BatchState, SnapshotSink, Store, WriteMark } from './store.js';
 
 export interface PostgresStoreOptions {
   /** A connection URL, or a Unix socket path (embedded mode serves PGlite on one). */
@@ -34,6 +34,8 @@ export class PostgresStore implements Store {
    * connect. Embedded, PGlite serves one connection, and the write shares it.
    */
   private writes: Sql;
+  /** The last batch write: whether it went to the planned pool (it deletes), and when it is over. */
+  private lastWrite: { deletes: boolean; over: Promise<void> } = { deletes: false, over: Promise.resolve() };
 
   constructor(private readonly options: PostgresStoreOptions) {
     this.sql = connect(options, 'force_custom_plan');
@@ -80,8 +82,15 @@ export class PostgresStore implements Store {
    * postgres.js: it reads the server's array types when it first connects, and an array it built
    * before that reached PostgreSQL as a plain string (refused as a malformed array literal).
    */
-  writeBatch(decision: BatchDecision, writes: number): Promise<boolean> {
-    return writeBatch({ planned: this.sql, cached: this.writes }, decision, writes);
+  writeBatch(decision: BatchDecision, mark: WriteMark): Promise<boolean> {
+    const connections = { planned: this.sql, cached: this.writes };
+    const deletes = deletesAny(decision);
+    const last = this.lastWrite;
+    // On the same connection the server takes writes in the order they were sent; a write that
+    // goes to the other one waits until the one before it is over, so as not to overtake it.
+    const written = last.deletes === deletes ? writeBatch(connections, decision, mark) : last.over.then(() => writeBatch(connections, decision, mark));
+    this.lastWrite = { deletes, over: written.then(ignore, ignore) };
+    return written;
   }
 
   /**
@@ -257,6 +266,8 @@ function connect(options: PostgresStoreOptions, planCacheMode: 'force_custom_pla
     ? postgres({ ...common, path: options.socketPath, username: 'postgres', database: 'postgres' })
     : postgres(options.url!, common);
 }
+
+function ignore(): void {}
 
 function toChange(r: ChangeRow): Change {
   const base = { key: r.key, revision: Number(r.revision), commandId: r.command_id, at: new Date(r.at).toISOString() };

@@ -4,12 +4,22 @@ import type { Change, Outcome } from '../domain/events.js';
 /** What a batch is decided against, read in one snapshot. */
 export interface BatchState {
   readonly head: number;
-  /** How many batches were written before this read: writeBatch's check that none was since. */
-  readonly writes: number;
+  /**
+   * The mark the last batch written left on the head: writeBatch's check that none was written
+   * since. Every write leaves a mark of its writer's choosing (random), so no other writer can
+   * leave the one a batch was decided against.
+   */
+  readonly mark: number;
   /** The stored revision of each of the keys asked for that has a value. */
   readonly current: Map<string, number>;
   /** Stored outcomes of the command ids asked for (processed before). */
   readonly known: Map<string, Outcome>;
+}
+
+/** What a batch write expects to find on the head, and what it leaves there. */
+export interface WriteMark {
+  readonly expected: number;
+  readonly next: number;
 }
 
 /** Where a snapshot goes (the keyspace being loaded). */
@@ -28,12 +38,13 @@ export interface Store {
   /** One consistent read of what a batch of these commands and keys needs to be decided. */
   readBatch(commandIds: readonly string[], keys: readonly string[]): Promise<BatchState>;
   /**
-   * Commits a decision, atomically, only if the store's write count is still `writes` (the one it
-   * was decided against) and none of its outcomes is stored yet: false when another writer came
-   * in between or a command was decided before (nothing is written; read and decide again).
-   * The check takes the head row's lock, so writers are serialized and revisions never fork.
+   * Commits a decision, atomically, only if the head still has the mark `mark.expected` (the one
+   * it was decided against) and none of its outcomes is stored yet, and leaves `mark.next` there:
+   * false when another writer came in between or a command was decided before (nothing is
+   * written; read and decide again). The check takes the head row's lock, so writers are
+   * serialized and revisions never fork. Writes reach the server in the order they are called.
    */
-  writeBatch(decision: BatchDecision, writes: number): Promise<boolean>;
+  writeBatch(decision: BatchDecision, mark: WriteMark): Promise<boolean>;
   /**
    * Streams every entry of one consistent snapshot into `sink`, in key byte order, and returns the
    * head revision it was taken at.

@@ -34,7 +34,7 @@ test('a batch decided before another batch was written is not written, even when
   const other = await commitBatch(store, [deleteMissing('elsewhere')], new Date());
   assert.equal(other.head, stale.read.head, 'the head revision did not move');
 
-  assert.equal(await store.writeBatch(stale.decision, stale.read.writes), false);
+  assert.equal(await store.writeBatch(stale.decision, { expected: stale.read.mark, next: 101 }), false);
   assert.deepEqual(await written(cluster, 'late'), { changes: 0, outcomes: 0 });
   assert.equal((await cluster.stored()).get('k')?.value, 'v1');
 
@@ -53,8 +53,8 @@ test('two writers decided against the same read: the one that waited for the hea
   const b = await decidedAgainstRead(other, [put('b', 'shared', 'from b')]);
   assert.equal(a.decision.head, b.decision.head, 'both claim the same revision');
   const lock = await holdHeadLock(cluster);
-  const first = store.writeBatch(a.decision, a.read.writes);
-  const second = other.writeBatch(b.decision, b.read.writes);
+  const first = store.writeBatch(a.decision, { expected: a.read.mark, next: 102 });
+  const second = other.writeBatch(b.decision, { expected: b.read.mark, next: 103 });
   try {
     // Both wait on the head row's lock inside their statements.
     for (let waited = 0; (await lock.blocked()).length < 2; waited += 20) {

@@ -8,17 +8,28 @@ import type { Command } from '../../src/domain/commands.js';
 import { createLogger } from '../../src/logger.js';
 import { AMQP_URL, waitFor } from './cluster.js';
 
-const prefix = `it_${randomBytes(5).toString('hex')}`;
 const log = createLogger('silent', 'test');
 const connection = connectBroker(AMQP_URL, 'command-bus test', log);
-const bus = new AmqpCommandBus(connection, prefix, 10_000, log);
+const prefixes: string[] = [];
+const buses: AmqpCommandBus[] = [];
+
+/** A command bus on queues of its own (the queue has a single active consumer: one per test). */
+function newBus(): AmqpCommandBus {
+  const prefix = `it_${randomBytes(5).toString('hex')}`;
+  prefixes.push(prefix);
+  buses.push(new AmqpCommandBus(connection, prefix, 10_000, log));
+  return buses.at(-1)!;
+}
+
 after(async () => {
-  await bus.close();
+  for (const bus of buses) await bus.close();
   await connection.close();
   const admin = await amqplib.connect(AMQP_URL);
   const channel = await admin.createChannel();
-  for (const queue of ['commands', 'commands.dead']) await channel.deleteQueue(`${prefix}.${queue}`);
-  await channel.deleteExchange(`${prefix}.commands.dlx`);
+  for (const prefix of prefixes) {
+    for (const queue of ['commands', 'commands.dead']) await channel.deleteQueue(`${prefix}.${queue}`);
+    await channel.deleteExchange(`${prefix}.commands.dlx`);
+  }
   await admin.close();
 });
 
@@ -28,6 +39,7 @@ test('a command that arrives while the batch before it is being announced is han
   const handed: string[][] = [];
   let releaseFirst!: () => void;
   const firstAnnounced = new Promise<void>((r) => (releaseFirst = r));
+  const bus = newBus();
   await bus.consume(async (commands, batch) => {
     handed.push(commands.map((c) => c.commandId));
     batch?.committed?.();
@@ -43,5 +55,37 @@ test('a command that arrives while the batch before it is being announced is han
     assert.deepEqual(handed, [['first'], ['second']]);
   } finally {
     releaseFirst();
+  }
+});
+
+test('a batch is handed over once the write of the one before is sent, and a third only once the first is committed', async () => {
+  const handed: string[][] = [];
+  const commits: (() => void)[] = [];
+  let releaseAll = false;
+  const bus = newBus();
+  await bus.consume(async (commands, batch) => {
+    handed.push(commands.map((c) => c.commandId));
+    batch?.sent?.();
+    // Each batch's commit waits until the test lets it go, as a slow database would.
+    if (!releaseAll) await new Promise<void>((r) => commits.push(r));
+    await batch?.previous;
+    batch?.committed?.();
+  }, 100);
+
+  const handedOver = (n: number, what: string) => waitFor(what, async () => handed.length, (m) => m === n, 10_000);
+  try {
+    await bus.send(put('first'));
+    await handedOver(1, 'the first batch');
+    await bus.send(put('second'));
+    await handedOver(2, 'the second batch, while the first is sent but not committed');
+    await bus.send(put('third'));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(handed.length, 2, 'two writes in flight at most: the third waits for the first to commit');
+    commits[0]!();
+    await handedOver(3, 'the third batch, once the first is committed');
+    assert.deepEqual(handed, [['first'], ['second'], ['third']]);
+  } finally {
+    releaseAll = true;
+    for (const commit of commits) commit();
   }
 });

@@ -75,3 +75,63 @@ test('another consumer wrote in between: the batch decided from stale knowledge 
   assert.deepEqual(outcomesOf(next), [{ commandId: 'c3', key: 'k', status: 'applied', revision: 3 }]);
   assert.equal(own.reads, 3, 'the keyspace has not applied revision 2 (read), so the batch was read');
 });
+
+/** A batch committed with `commitBatch`'s ordering hooks: `sent` resolves once its write is on its way. */
+function pipelined(store: Parameters<typeof commitBatch>[0], commands: Command[], own: OwnWrites, previous?: Promise<unknown>) {
+  let sent!: () => void;
+  const onItsWay = new Promise<void>((r) => (sent = r));
+  const committed = commitBatch(store, commands, new Date(), own, { sent, previous: previous?.then(() => undefined) });
+  return { committed, onItsWay };
+}
+
+test('a batch is decided on the one before it while that one is still in flight, and written behind it with no read', async () => {
+  const { cluster, store, keyspace, own, first } = await afterFirstBatch();
+  applied(keyspace, first);
+  const second = pipelined(store, [put('c2', 'k', 'v2', { kind: 'revision', revision: 1 })], own, Promise.resolve());
+  await second.onItsWay;
+  // The second batch is not committed yet: the third expects the revision it will give k.
+  const third = pipelined(store, [put('c3', 'k', 'v3', { kind: 'revision', revision: 2 })], own, second.committed);
+  await third.onItsWay;
+  assert.deepEqual(outcomesOf(await second.committed), [{ commandId: 'c2', key: 'k', status: 'applied', revision: 2 }]);
+  assert.deepEqual(outcomesOf(await third.committed), [{ commandId: 'c3', key: 'k', status: 'applied', revision: 3 }]);
+  assert.equal(own.reads, 1, 'neither was read');
+  assert.deepEqual((await cluster.changeLog()).map((c) => [c.revision, c.commandId]), [[1, 'c1'], [2, 'c2'], [3, 'c3']]);
+});
+
+test('a batch sent behind one that is refused is refused too, and is read and decided only after that one is committed', async () => {
+  const { cluster, store, keyspace, own, first } = await afterFirstBatch();
+  applied(keyspace, first);
+  // Another consumer writes one batch: exactly as many as the next batch here would have written.
+  await commitBatch(store, [put('other', 'k', 'theirs')], new Date());
+
+  const second = pipelined(store, [put('c2', 'elsewhere', 'x')], own, Promise.resolve());
+  await second.onItsWay;
+  // Decided on the second (unconfirmed) and on the keyspace, which has not seen 'theirs': k is at revision 1.
+  const third = pipelined(store, [put('c3', 'k', 'mine', { kind: 'revision', revision: 1 })], own, second.committed);
+  assert.deepEqual(outcomesOf(await second.committed), [{ commandId: 'c2', key: 'elsewhere', status: 'applied', revision: 3 }]);
+  assert.deepEqual(outcomesOf(await third.committed), [{ commandId: 'c3', key: 'k', status: 'precondition_failed', current: 2 }]);
+  assert.equal((await cluster.stored()).get('k')?.value, 'theirs');
+  assert.deepEqual((await cluster.changeLog()).map((c) => [c.revision, c.commandId]), [[1, 'c1'], [2, 'other'], [3, 'c2']]);
+});
+
+test('batches that delete and batches that do not are written in the order they were sent, though not on one connection', async () => {
+  const { cluster, store, keyspace, own, first } = await afterFirstBatch();
+  applied(keyspace, first);
+  const del = (commandId: string, key: string): Command => ({ type: 'DeleteValue', commandId, key });
+  const batches: ReturnType<typeof pipelined>[] = [];
+  const script: Command[][] = [[del('d1', 'k')], [put('p1', 'k', 'again')], [del('d2', 'k')], [put('p2', 'k', 'last')]];
+  for (const commands of script) {
+    const batch = pipelined(store, commands, own, batches.at(-1)?.committed ?? Promise.resolve());
+    await batch.onItsWay;
+    batches.push(batch);
+  }
+  const outcomes = (await Promise.all(batches.map((b) => b.committed))).flatMap((b) => outcomesOf(b));
+  assert.deepEqual(outcomes.map((o) => [o.commandId, o.status, o.status === 'applied' ? o.revision : null]), [
+    ['d1', 'applied', 2],
+    ['p1', 'applied', 3],
+    ['d2', 'applied', 4],
+    ['p2', 'applied', 5],
+  ]);
+  assert.equal(own.reads, 1, 'none was overtaken, so none was refused and read');
+  assert.equal((await cluster.stored()).get('k')?.value, 'last');
+});

@@ -18,8 +18,9 @@ const RETRY_MAX_MS = 5000;
 
 /**
  * The single active consumer's side of the command queue. What arrived while the previous batch
- * was committing becomes the next batch (at most `prefetch` messages are unacknowledged), and
- * batches run strictly one after another. Acks go to the channel that delivered: a delivery
+ * was being written becomes the next batch (at most `prefetch` messages are unacknowledged); a
+ * batch's write may be sent behind the one before it (see drain), but batches commit, announce and
+ * are acknowledged in order. Acks go to the channel that delivered: a delivery
  * from a channel that has since closed is dropped, the broker redelivers it to whoever is active.
  */
 export class CommandConsumer {
@@ -89,22 +90,29 @@ export class CommandConsumer {
   }
 
   /**
-   * Batch N+1 is cut and handed over as soon as batch N is committed, while N's events are still
-   * being confirmed: commits stay one at a time and in order, the confirm round trip overlaps the
-   * next commit. What arrives during that round trip is cut at once too, not after N's ack. Acks
-   * stay in order and after their own batch's confirms (DESIGN §4 rule 3).
+   * Batch N+1 is cut and handed over as soon as batch N's write is sent and batch N-1 is committed:
+   * at most two writes are in flight, the second sent behind the first on the same connection, so
+   * the store never waits for the consumer's turn between them. Commits and announcements stay in
+   * order (each batch reads the store, and publishes, only after the one before it is committed),
+   * and acks stay in order and after their own batch's confirms (DESIGN §4 rule 3).
    */
   private async drain(): Promise<void> {
     // One event-loop turn lets what the broker sent together arrive before the first batch starts.
     await new Promise<void>((r) => setImmediate(r));
     let acked: Promise<boolean> = Promise.resolve(true);
+    let previous: Promise<void> = Promise.resolve();
     while (this.waiting.length > 0 && !this.closing) {
       const batch = this.waiting.splice(0);
-      let committed!: () => void;
-      const commitDone = new Promise<void>((r) => (committed = r));
-      const processed = this.process(batch, committed, acked);
+      let sent!: () => void;
+      let commit!: () => void;
+      const sentDone = new Promise<void>((r) => (sent = r));
+      const commitDone = new Promise<void>((r) => (commit = r));
+      // Committed implies sent.
+      const committed = () => (sent(), commit());
+      const processed = this.process(batch, { sent, committed, previous }, acked);
       acked = processed;
-      await Promise.race([commitDone, processed]);
+      await Promise.all([sentDone, previous]);
+      previous = commitDone;
       // Nothing new yet: wait for whichever comes first, a delivery or the end of this batch.
       if (this.waiting.length === 0) await Promise.race([processed, new Promise<void>((r) => (this.arrived = r))]);
     }
@@ -117,7 +125,11 @@ export class CommandConsumer {
    * closing): the batches after it must not be acknowledged either, since an ack covers every
    * earlier delivery of its channel and those must be redelivered.
    */
-  private async process(batch: Delivery[], committed: () => void, previous: Promise<boolean>): Promise<boolean> {
+  private async process(
+    batch: Delivery[],
+    order: { sent: () => void; committed: () => void; previous: Promise<void> },
+    acked: Promise<boolean>,
+  ): Promise<boolean> {
     let settled = false;
     for (let attempt = 1; ; attempt++) {
       const live = batch.filter((d) => this.open.has(d.channel));
@@ -129,9 +141,9 @@ export class CommandConsumer {
         const sent = live.flatMap((d) => (d.sentAt === undefined ? [] : [d.sentAt]));
         await this.handler(
           live.flatMap((d) => d.commands),
-          { committed, sentAt: sent.length > 0 ? Math.min(...sent) : undefined },
+          { ...order, sentAt: sent.length > 0 ? Math.min(...sent) : undefined },
         );
-        if (!(await previous)) break;
+        if (!(await acked)) break;
         this.ack(live);
         settled = true;
         break;
@@ -142,7 +154,7 @@ export class CommandConsumer {
       }
     }
     // Whatever happened, the next batch may go: its own commit is what decides.
-    committed();
+    order.committed();
     return settled;
   }
 
