@@ -7,10 +7,9 @@
 // and so does which build goes first in a pair. A p99 of one run moves with the machine's
 // neighbours by more than most changes make: a change shows as the pairs leaning one way.
 import 'reflect-metadata';
-import { execFileSync } from 'node:child_process';
 import { Deployment, waitReady } from './lib/driftkv.js';
-import { LOAD_CPU, loadAverage } from './lib/process.js';
-import { alternateBuilds, numberOption, UsageError } from './lib/refs.js';
+import { loadAverage } from './lib/process.js';
+import { alternateBuilds, comparisonArgs, UsageError } from './lib/refs.js';
 import { geometricMean, median, round } from './lib/stats.js';
 import { writeAtRate } from './lib/writer.js';
 import { propagationRound, RATE, type Round } from './scenarios/propagation.js';
@@ -31,13 +30,7 @@ async function run(main: string, seconds: number): Promise<Round> {
 const figures = (r: Round) => `p50 ${r.p50} ms, p99 ${r.p99} ms, max ${r.max} ms (${r.received}/${r.sent})`;
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const refs = args.filter((a) => !a.startsWith('--'));
-  if (refs.length < 1 || refs.length > 2) throw new UsageError('usage: npm run bench:compare-propagation -- <base ref> [<new ref>] [--pairs=4 --seconds=5]');
-  const [base, next] = refs as [string, string | undefined];
-  const pairs = numberOption(args, 'pairs', 4);
-  const seconds = numberOption(args, 'seconds', 5);
-  execFileSync('taskset', ['-a', '-cp', LOAD_CPU, String(process.pid)], { stdio: 'ignore' });
+  const { base, next, pairs, seconds } = comparisonArgs('bench:compare-propagation', { pairs: 4, seconds: 5 });
   const loadBefore = await loadAverage();
   const rows = await alternateBuilds('compare-propagation', base, next, pairs, (main) => run(main, seconds), ({ base: b, next: n }) =>
     console.error(`  base ${figures(b)}; new ${figures(n)}`),

@@ -9,10 +9,9 @@
 // makes: a change is shown by the pairs' ratios all leaning one way, and by the CPU per write of
 // each process, which moves less.
 import 'reflect-metadata';
-import { execFileSync } from 'node:child_process';
 import { Deployment, waitReady } from './lib/driftkv.js';
-import { LOAD_CPU, loadAverage } from './lib/process.js';
-import { alternateBuilds, numberOption, UsageError } from './lib/refs.js';
+import { loadAverage } from './lib/process.js';
+import { alternateBuilds, comparisonArgs, UsageError } from './lib/refs.js';
 import { geometricMean, median, round } from './lib/stats.js';
 import { ensureWrk } from './lib/wrk.js';
 import { putRound } from './scenarios/put.js';
@@ -38,13 +37,7 @@ function cpu(r: Run): string {
 }
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const refs = args.filter((a) => !a.startsWith('--'));
-  if (refs.length < 1 || refs.length > 2) throw new UsageError('usage: npm run bench:compare-put -- <base ref> [<new ref>] [--pairs=4 --seconds=8]');
-  const [base, next] = refs as [string, string | undefined];
-  const pairs = numberOption(args, 'pairs', 4);
-  const seconds = numberOption(args, 'seconds', 8);
-  execFileSync('taskset', ['-a', '-cp', LOAD_CPU, String(process.pid)], { stdio: 'ignore' });
+  const { base, next, pairs, seconds } = comparisonArgs('bench:compare-put', { pairs: 4, seconds: 8 });
   ensureWrk();
   const loadBefore = await loadAverage();
   const rows = await alternateBuilds('compare-put', base, next, pairs, (main) => run(main, seconds), ({ base: b, next: n }) =>

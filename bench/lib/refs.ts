@@ -3,6 +3,7 @@ import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildPrivate } from './build.js';
+import { LOAD_CPU } from './process.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -57,4 +58,19 @@ export async function alternateBuilds<R>(
     each(rows.at(-1)!);
   }
   return rows;
+}
+
+/**
+ * The command line of a two-build comparison (`<base ref> [<new ref>] [--pairs=N --seconds=N]`),
+ * with this process moved to the load core (the builds run on the service core).
+ */
+export function comparisonArgs(script: string, defaults: { pairs: number; seconds: number }): { base: string; next: string | undefined; pairs: number; seconds: number } {
+  const args = process.argv.slice(2);
+  const refs = args.filter((a) => !a.startsWith('--'));
+  if (refs.length < 1 || refs.length > 2) {
+    throw new UsageError(`usage: npm run ${script} -- <base ref> [<new ref>] [--pairs=${defaults.pairs} --seconds=${defaults.seconds}]`);
+  }
+  const [base, next] = refs as [string, string | undefined];
+  execFileSync('taskset', ['-a', '-cp', LOAD_CPU, String(process.pid)], { stdio: 'ignore' });
+  return { base, next, pairs: numberOption(args, 'pairs', defaults.pairs), seconds: numberOption(args, 'seconds', defaults.seconds) };
 }
