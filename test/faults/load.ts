@@ -18,6 +18,8 @@ export interface LoadStats {
   reads: number;
   /** Reads that got neither 200 nor 404 (reads must keep answering from memory through any fault). */
   readFailures: number;
+  /** What each failed read got, for the report: the instance's pid and the status or the error. */
+  readFailureDetails: string[];
   /** Reads with no answer within the bound: only a frozen (SIGSTOP) instance may cause these. */
   readsHung: number;
 }
@@ -35,7 +37,7 @@ export interface LoadOptions {
  * against whichever instances are in `targets` at the time of each request.
  */
 export class MixedLoad {
-  readonly stats: LoadStats = { writes: [], reads: 0, readFailures: 0, readsHung: 0 };
+  readonly stats: LoadStats = { writes: [], reads: 0, readFailures: 0, readFailureDetails: [], readsHung: 0 };
   private running = true;
   private readonly done: Promise<void>;
 
@@ -70,11 +72,17 @@ export class MixedLoad {
 
   private async read(target: Instance, key: string): Promise<void> {
     this.stats.reads++;
-    const { status, hung } = await this.send(`${target.url}/values/${key}`, { method: 'GET' });
+    const { status, hung, error } = await this.send(`${target.url}/values/${key}`, { method: 'GET' });
+    if (hung) {
+      this.stats.readsHung++;
+      return;
+    }
+    if (status === 200 || status === 404) return;
     // A read cut by the death of its instance is the balancer's to retry, not a failure to serve.
-    const alive = target.process.exitCode === null && target.process.signalCode === null;
-    if (hung) this.stats.readsHung++;
-    else if (status !== 200 && status !== 404 && alive) this.stats.readFailures++;
+    // The connection can be reset before this process has seen the child's exit: wait for it briefly.
+    if (status === 0 && (await diesWithin(target, DEATH_NOTICE_MS))) return;
+    this.stats.readFailures++;
+    this.stats.readFailureDetails.push(`pid ${target.process.pid}: ${status === 0 ? `no answer (${error})` : `status ${status}`}`);
   }
 
   private async write(target: Instance, key: string, value: string | undefined): Promise<void> {
@@ -83,7 +91,7 @@ export class MixedLoad {
     this.stats.writes.push({ key, value, start, end: performance.now(), status: answer.status, revision: answer.revision, hung: answer.hung });
   }
 
-  private async send(url: string, init: RequestInit): Promise<{ status: number; revision?: number; hung?: boolean }> {
+  private async send(url: string, init: RequestInit): Promise<{ status: number; revision?: number; hung?: boolean; error?: string }> {
     try {
       const response = await fetch(url, { ...init, signal: AbortSignal.timeout(this.options.requestTimeoutMs) });
       const body = (await response.json().catch(() => ({}))) as { revision?: number };
@@ -91,7 +99,17 @@ export class MixedLoad {
     } catch (error) {
       const hung = error instanceof Error && error.name === 'TimeoutError';
       if (!hung) await new Promise((r) => setTimeout(r, 20)); // a refused connection: do not spin
-      return { status: 0, hung };
+      const cause = (error as { cause?: { code?: string } }).cause?.code;
+      return { status: 0, hung, error: cause ?? String(error) };
     }
   }
+}
+
+/** How long after a lost connection the instance's exit may still be on its way to this process. */
+const DEATH_NOTICE_MS = 500;
+
+async function diesWithin(instance: Instance, ms: number): Promise<boolean> {
+  const dead = () => instance.process.exitCode !== null || instance.process.signalCode !== null;
+  for (const until = Date.now() + ms; !dead() && Date.now() < until; ) await new Promise((r) => setTimeout(r, 10));
+  return dead();
 }

@@ -59,7 +59,7 @@ async function runScenario(scenario: Scenario, seed: number): Promise<Row> {
     const hung = writesHung + stats.readsHung;
     // A frozen process cannot answer; everywhere else a request must be answered, one way or another.
     if (hung > 0 && !scenario.freezes) problems.push(`${writesHung} writes and ${stats.readsHung} reads hung`);
-    if (stats.readFailures > 0) problems.push(`${stats.readFailures} reads failed`);
+    if (stats.readFailures > 0) problems.push(`${stats.readFailures} reads failed: ${stats.readFailureDetails.slice(0, 5).join('; ')}`);
     return { scenario: scenario.name, ...verdict, lost: verdict.lost.length, problems: [...problems, ...verdict.problems], hung, readFailures: stats.readFailures, convergeS };
   } finally {
     await load?.stop();
