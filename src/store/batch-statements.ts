@@ -105,8 +105,8 @@ async function writeStatement(
   mark: WriteMark,
   w: ReturnType<typeof writeArrays>,
 ): Promise<boolean> {
-  // One test decides both the statement's delete and its connection (deletesAny): the cached plan never has one.
-  const deletes = w.deletes;
+  // One test decides both the statement's delete and its connection (the store orders writes by it too): the cached plan never has one.
+  const deletes = deletesAny(decision);
   const sql = deletes ? connections.planned : connections.cached;
   const parameters = [decision.head, mark.expected, w.revisions, w.keys, w.values, w.commandIds, w.last, decision.at];
   parameters.push(w.outcomeIds, w.outcomeKeys, w.outcomeStatus, w.outcomeCurrent, mark.next);
@@ -160,7 +160,6 @@ function writeArrays(decision: BatchDecision) {
     commandIds: textArray(changes.map((c) => c.commandId)),
     last: booleanArray(changes.map((c) => finalState.get(c.key)?.revision === c.revision)),
     deleted: textArray(deleted),
-    deletes: deleted.length > 0,
     outcomeIds: textArray(refused.map((o) => o.commandId)),
     outcomeKeys: textArray(refused.map((o) => o.key)),
     outcomeStatus: textArray(refused.map((o) => o.status)),
