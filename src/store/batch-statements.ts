@@ -33,7 +33,8 @@ export async function readBatch(sql: Sql, commandIds: readonly string[], keys: r
 }
 
 /**
- * One statement, so one implicit transaction: the head row is updated only if its mark is still
+ * A batch's write, ready to go: the connection it goes to (`sql`) and `send`, which resolves
+ * whether it was written. One statement, so one implicit transaction: the head row is updated only if its mark is still
  * `mark.expected`, the one the batch was decided against (taking its lock: a concurrent writer
  * waits, then sees the mark changed), and every other write happens only if that update did. A
  * consumer frozen between its read and this write holds no lock, and when it wakes its write
@@ -46,20 +47,23 @@ export async function readBatch(sql: Sql, commandIds: readonly string[], keys: r
  * `connections.planned`, planned with its arrays on every run: its delete, planned once while
  * kv_values was small, went on reading the table whole once it had grown.
  */
-export async function writeBatch(connections: { planned: Sql; cached: Sql }, decision: BatchDecision, mark: WriteMark): Promise<boolean> {
+export function batchWrite(connections: { planned: Sql; cached: Sql }, decision: BatchDecision, mark: WriteMark): { readonly sql: Sql; send(): Promise<boolean> } {
   const w = writeArrays(decision);
-  try {
-    return await writeStatement(connections, decision, mark, w);
-  } catch (error) {
-    if (isDecidedBefore(error)) return false;
-    throw error;
-  }
-}
-
-/** Whether a batch's write deletes a key, and so goes to the planned pool. */
-export function deletesAny(decision: BatchDecision): boolean {
-  for (const entry of decision.finalState.values()) if (!entry) return true;
-  return false;
+  // One test decides both the statement's delete and its connection: the cached plan never has one.
+  const sql = w.deletes ? connections.planned : connections.cached;
+  const parameters = [decision.head, mark.expected, w.revisions, w.keys, w.values, w.commandIds, w.last, decision.at];
+  parameters.push(w.outcomeIds, w.outcomeKeys, w.outcomeStatus, w.outcomeCurrent, mark.next);
+  if (w.deletes) parameters.push(w.deleted);
+  const send = async (): Promise<boolean> => {
+    try {
+      const [row] = await sql.unsafe<{ won: number }[]>(w.deletes ? WRITE.deleting : WRITE.plain, parameters, { prepare: true });
+      return row!.won === 1;
+    } catch (error) {
+      if (isDecidedBefore(error)) return false;
+      throw error;
+    }
+  };
+  return { sql, send };
 }
 
 function isDecidedBefore(error: unknown): boolean {
@@ -99,22 +103,6 @@ function writeSql(deletes: boolean): string {
 
 const WRITE = { plain: writeSql(false), deleting: writeSql(true) };
 
-async function writeStatement(
-  connections: { planned: Sql; cached: Sql },
-  decision: BatchDecision,
-  mark: WriteMark,
-  w: ReturnType<typeof writeArrays>,
-): Promise<boolean> {
-  // One test decides both the statement's delete and its connection (the store orders writes by it too): the cached plan never has one.
-  const deletes = deletesAny(decision);
-  const sql = deletes ? connections.planned : connections.cached;
-  const parameters = [decision.head, mark.expected, w.revisions, w.keys, w.values, w.commandIds, w.last, decision.at];
-  parameters.push(w.outcomeIds, w.outcomeKeys, w.outcomeStatus, w.outcomeCurrent, mark.next);
-  if (deletes) parameters.push(w.deleted);
-  const [row] = await sql.unsafe<{ won: number }[]>(deletes ? WRITE.deleting : WRITE.plain, parameters, { prepare: true });
-  return row!.won === 1;
-}
-
 export async function outcomeOf(sql: Sql, commandId: string): Promise<Outcome | undefined> {
   const [row] = await sql<OutcomeRow[]>`
     select command_id, key, status, revision, current_revision from kv_outcomes where command_id = ${commandId}`;
@@ -143,7 +131,7 @@ interface BatchRow {
 }
 
 /**
- * A decision as the columns of writeBatch's set-based statement (unnest of arrays, not a parameter
+ * A decision as the columns of batchWrite's set-based statement (unnest of arrays, not a parameter
  * per cell; each array sent as its literal, array-literal.ts): its changes, each with whether it is
  * the last of its key in the batch (the value that stays), the keys it leaves deleted, and the
  * outcomes no change carries (every applied outcome is its change's; the others have no revision).
@@ -160,6 +148,7 @@ function writeArrays(decision: BatchDecision) {
     commandIds: textArray(changes.map((c) => c.commandId)),
     last: booleanArray(changes.map((c) => finalState.get(c.key)?.revision === c.revision)),
     deleted: textArray(deleted),
+    deletes: deleted.length > 0,
     outcomeIds: textArray(refused.map((o) => o.commandId)),
     outcomeKeys: textArray(refused.map((o) => o.key)),
     outcomeStatus: textArray(refused.map((o) => o.status)),

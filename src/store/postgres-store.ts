@@ -1,7 +1,7 @@
 import postgres, { type Sql } from 'postgres';
 import type { BatchDecision } from '../domain/decide.js';
 import type { Change, Outcome } from '../domain/events.js';
-import { deletesAny, outcomeOf, readBatch, writeBatch } from './batch-statements.js';
+import { batchWrite, outcomeOf, readBatch } from './batch-statements.js';
 import { TwoColumnCopyReader } from './copy-binary.js';
 import { migrate, quoteIdent } from './migrations.js';
 import { simpleQuery, targetOf, type Target } from './simple-query.js';
@@ -34,8 +34,8 @@ export class PostgresStore implements Store {
    * connect. Embedded, PGlite serves one connection, and the write shares it.
    */
   private writes: Sql;
-  /** The last batch write: whether it went to the planned pool (it deletes), and when it is over. */
-  private lastWrite: { deletes: boolean; over: Promise<void> } = { deletes: false, over: Promise.resolve() };
+  /** The last batch write: the connection it went to, and when it is over. */
+  private lastWrite: { sql: Sql | undefined; over: Promise<void> } = { sql: undefined, over: Promise.resolve() };
 
   constructor(private readonly options: PostgresStoreOptions) {
     this.sql = connect(options, 'force_custom_plan');
@@ -83,13 +83,13 @@ export class PostgresStore implements Store {
    * before that reached PostgreSQL as a plain string (refused as a malformed array literal).
    */
   writeBatch(decision: BatchDecision, mark: WriteMark): Promise<boolean> {
-    const connections = { planned: this.sql, cached: this.writes };
-    const deletes = deletesAny(decision);
+    const write = batchWrite({ planned: this.sql, cached: this.writes }, decision, mark);
     const last = this.lastWrite;
-    // On the same connection the server takes writes in the order they were sent; a write that
-    // goes to the other one waits until the one before it is over, so as not to overtake it.
-    const written = last.deletes === deletes ? writeBatch(connections, decision, mark) : last.over.then(() => writeBatch(connections, decision, mark));
-    this.lastWrite = { deletes, over: written.then(ignore, ignore) };
+    // The server takes one connection's writes in the order they were sent; a write that goes to
+    // another one (a batch that deletes, or the first after a reset) waits until the one before it
+    // is over, so as not to overtake it.
+    const written = last.sql === write.sql ? write.send() : last.over.then(write.send);
+    this.lastWrite = { sql: write.sql, over: written.then(ignore, ignore) };
     return written;
   }
 
@@ -245,7 +245,7 @@ const IDLE_IN_TRANSACTION_MS = 10_000;
  * upsert finds conflicts through the key), so the write connection lets PostgreSQL cache its plan
  * (`auto`): planning it took 0.15 ms of every batch's commit (0.54 → 0.40 ms p50 for one command,
  * 1.02 → 0.89 ms for 20, among 100,000 keys). A batch that deletes is written through the
- * planned pool (batch-statements.ts, writeBatch).
+ * planned pool (batch-statements.ts, batchWrite).
  */
 function connect(options: PostgresStoreOptions, planCacheMode: 'force_custom_plan' | 'auto'): Sql {
   const common = {
