@@ -89,3 +89,53 @@ test('a batch is handed over once the write of the one before is sent, and a thi
     for (const commit of commits) commit();
   }
 });
+
+/** A bus on a broker connection of its own, and what is left in its command queue once that connection is gone. */
+async function busAlone(): Promise<{ bus: AmqpCommandBus; leftAfterDisconnect: () => Promise<number> }> {
+  const prefix = `it_${randomBytes(5).toString('hex')}`;
+  prefixes.push(prefix);
+  const own = connectBroker(AMQP_URL, 'command-bus test, own connection', log);
+  const bus = new AmqpCommandBus(own, prefix, 10_000, log);
+  return {
+    bus,
+    // Unacknowledged deliveries go back to the queue when their channel closes.
+    leftAfterDisconnect: async () => {
+      await own.close();
+      const admin = await amqplib.connect(AMQP_URL);
+      try {
+        return (await (await admin.createChannel()).checkQueue(`${prefix}.commands`)).messageCount;
+      } finally {
+        await admin.close();
+      }
+    },
+  };
+}
+
+test('a settled batch is acknowledged shortly after, with no command after it', async () => {
+  const { bus, leftAfterDisconnect } = await busAlone();
+  let handed = 0;
+  await bus.consume(async (_commands, batch) => {
+    handed++;
+    batch?.committed?.();
+  }, 100);
+  await bus.send(put('only'));
+  await waitFor('the batch', async () => handed, (n) => n === 1, 10_000);
+  // Acknowledgements wait at most ACK_DELAY_MS (20 ms) for company.
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(await leftAfterDisconnect(), 0, 'the command was acknowledged before the connection went');
+});
+
+test('closing the consumer sends the acknowledgements it was holding', async () => {
+  const { bus, leftAfterDisconnect } = await busAlone();
+  let settled!: () => void;
+  const batchSettled = new Promise<void>((r) => (settled = r));
+  await bus.consume(async (_commands, batch) => {
+    batch?.committed?.();
+    settled();
+  }, 100);
+  await bus.send(put('only'));
+  await batchSettled;
+  await new Promise((r) => setImmediate(r)); // the batch's ack is now held, not sent
+  await bus.close();
+  assert.equal(await leftAfterDisconnect(), 0, 'the held acknowledgement was sent before the channel closed');
+});
