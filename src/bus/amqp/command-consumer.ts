@@ -16,9 +16,9 @@ interface Delivery {
 
 const RETRY_MAX_MS = 5000;
 /**
- * How long a settled batch's acknowledgement may wait to travel with the next ones. Each ack is a
- * write to the quorum queue's log: at 1,000 writes/s, one per batch of one command made the
- * broker's share of a write's CPU the largest (bench/HISTORY.md).
+ * How long a settled batch's acknowledgement may wait to travel with the next ones. Each ack is an
+ * entry in the quorum queue's log; at low rates, where a batch holds one command, there was one
+ * per write (bench/HISTORY.md).
  */
 const ACK_DELAY_MS = 20;
 
