@@ -7,6 +7,8 @@ import { openChannel, type ManagedChannel } from './channel.js';
 import { declareEvents, topology, type Topology } from './topology.js';
 
 const CONTENT_TYPE = 'application/vnd.driftkv.event+json';
+/** Manual acks with a window: a slow instance leaves events in its queue instead of in its heap. */
+const PREFETCH = 32;
 
 /**
  * The events fanout. Each instance's queue is exclusive and server-named, so it dies with the
@@ -76,11 +78,8 @@ export class AmqpEventBus implements EventBus {
     await declareEvents(channel, this.names);
     const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
     await channel.bindQueue(queue, this.names.events, '');
-    // Without acks. Each delivery used to be acknowledged on arrival, before it was handled (handling
-    // is synchronous; the replicator queues what it cannot apply yet, in order), so an ack bought
-    // nothing and cost a socket write on each side per event. What the queue held when its
-    // connection died is lost either way: the resubscription reads it from the change log.
-    await channel.consume(queue, (m) => (m ? this.receive(m) : this.cancelled(channel)), { noAck: true });
+    await channel.prefetch(PREFETCH, false);
+    await channel.consume(queue, (m) => (m ? this.receive(channel, m) : this.cancelled(channel)), { noAck: false });
     subscriber.setups++;
     this.log.debug({ queue }, 'event queue bound');
     if (subscriber.setups === 1) this.firstBinding?.resolve();
@@ -93,7 +92,12 @@ export class AmqpEventBus implements EventBus {
     this.bind(channel).catch((err: unknown) => this.log.error({ err }, 'binding a new event queue failed; waiting for a reconnect'));
   }
 
-  private receive(delivery: ConsumeMessage): void {
+  private receive(channel: ConfirmChannel, delivery: ConsumeMessage): void {
+    try {
+      channel.ack(delivery);
+    } catch {
+      // The channel closed meanwhile: the queue died with it, and the resubscription catches up.
+    }
     if (delivery.properties.appId === this.origin) return;
     let message: BusMessage;
     try {
