@@ -1,6 +1,7 @@
 -- GET /values/<random key> over BENCH_KEYS keys, BENCH_PIPELINE requests per write.
 -- Requests are prepared in init: generating them per request would make wrk the bottleneck.
-dofile(os.getenv("BENCH_WRK_DIR") .. "/report.lua")
+-- report.lua sits beside this script (BENCH_WRK_DIR, which the bench sets, may say otherwise).
+dofile((os.getenv("BENCH_WRK_DIR") or debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or ".") .. "/report.lua")
 local keys = tonumber(os.getenv("BENCH_KEYS") or "100000")
 local depth = tonumber(os.getenv("BENCH_PIPELINE") or "1")
 local pool = {}

@@ -1,5 +1,6 @@
 -- PUT /values/<random key> with a 100-byte body: each answer waits until the write is applied.
-dofile(os.getenv("BENCH_WRK_DIR") .. "/report.lua")
+-- report.lua sits beside this script (BENCH_WRK_DIR, which the bench sets, may say otherwise).
+dofile((os.getenv("BENCH_WRK_DIR") or debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or ".") .. "/report.lua")
 local keys = tonumber(os.getenv("BENCH_KEYS") or "100000")
 local pool = {}
 local size = 20000
