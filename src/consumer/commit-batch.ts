@@ -33,9 +33,7 @@ export async function commitBatch(store: Store, commands: readonly Command[], at
   const known = own?.known(keys);
   if (known) {
     const decision = decideBatch({ commands, head: known.head, current: known.current, known: new Map(), at: at.toISOString() });
-    const written = write(store, decision, known.mark, own);
-    order.sent?.();
-    if (await written) return committedBatch(decision);
+    if (await write(store, decision, known.mark, own, order.sent)) return committedBatch(decision);
   }
   // What is read must include the batch before: it is committed, or given up, first.
   await order.previous;
@@ -45,23 +43,22 @@ export async function commitBatch(store: Store, commands: readonly Command[], at
     const decision = decideBatch({ commands, head: read.head, current: read.current, known: read.known, at: at.toISOString() });
     // Only replays: everything was decided and stored before, there is nothing to write.
     if (decision.decided.length === 0) return committedBatch(decision);
-    const written = write(store, decision, read.mark, own);
-    order.sent?.();
-    if (await written) return committedBatch(decision);
+    if (await write(store, decision, read.mark, own, order.sent)) return committedBatch(decision);
   }
   throw new Error(`another batch was written between this batch's read and its write ${MAX_RACES} times in a row: another consumer is writing`);
 }
 
 /**
- * The write is taken as done as soon as it is sent, so that the next batch can be decided on it
- * and sent behind it; one that fails or is refused leaves the store's state unknown to `own`, and
- * the next batch, decided on it, is refused by its mark in turn.
+ * The write is taken as done as soon as it is sent (`onSent` is told), so that the next batch can
+ * be decided on it and sent behind it; one that fails or is refused leaves the store's state
+ * unknown to `own`, and the next batch, decided on it, is refused by its mark in turn.
  */
-async function write(store: Store, decision: BatchDecision, expected: number, own: OwnWrites | undefined): Promise<boolean> {
+async function write(store: Store, decision: BatchDecision, expected: number, own: OwnWrites | undefined, onSent?: () => void): Promise<boolean> {
   let written = false;
   const next = randomInt(1, 2 ** 48);
   const sent = store.writeBatch(decision, { expected, next });
   own?.wrote(decision, next);
+  onSent?.();
   try {
     written = await sent;
     return written;

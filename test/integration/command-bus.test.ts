@@ -13,11 +13,16 @@ const connection = connectBroker(AMQP_URL, 'command-bus test', log);
 const prefixes: string[] = [];
 const buses: AmqpCommandBus[] = [];
 
-/** A command bus on queues of its own (the queue has a single active consumer: one per test). */
-function newBus(): AmqpCommandBus {
+/** Names of queues of a test's own, removed after the tests. */
+function newPrefix(): string {
   const prefix = `it_${randomBytes(5).toString('hex')}`;
   prefixes.push(prefix);
-  buses.push(new AmqpCommandBus(connection, prefix, 10_000, log));
+  return prefix;
+}
+
+/** A command bus on queues of its own (the queue has a single active consumer: one per test). */
+function newBus(): AmqpCommandBus {
+  buses.push(new AmqpCommandBus(connection, newPrefix(), 10_000, log));
   return buses.at(-1)!;
 }
 
@@ -92,8 +97,7 @@ test('a batch is handed over once the write of the one before is sent, and a thi
 
 /** A bus on a broker connection of its own, and what is left in its command queue once that connection is gone. */
 async function busAlone(): Promise<{ bus: AmqpCommandBus; leftAfterDisconnect: () => Promise<number> }> {
-  const prefix = `it_${randomBytes(5).toString('hex')}`;
-  prefixes.push(prefix);
+  const prefix = newPrefix();
   const own = connectBroker(AMQP_URL, 'command-bus test, own connection', log);
   const bus = new AmqpCommandBus(own, prefix, 10_000, log);
   return {
