@@ -7,7 +7,12 @@ import { openChannel, type ManagedChannel } from './channel.js';
 import { declareEvents, topology, type Topology } from './topology.js';
 
 const CONTENT_TYPE = 'application/vnd.driftkv.event+json';
-/** Manual acks with a window: a slow instance leaves events in its queue instead of in its heap. */
+/**
+ * Manual acks with a window: the broker sends at most this many events ahead of the acks, so an
+ * instance that stops reading (frozen, or its loop blocked) leaves the rest in its queue, where its
+ * depth shows and a purge reaches them, not in its socket buffers. An event is acked as it arrives:
+ * while the replicator catches up, what arrives waits in its task queue (about rate × catch-up time).
+ */
 const PREFETCH = 32;
 
 /**
