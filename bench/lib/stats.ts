@@ -5,6 +5,22 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/**
+ * The median of the rounds' own ratios, a[i] / b[i], where round i measured both sides next to
+ * each other. On a shared machine the neighbours come and go: when half the rounds run on a slowed
+ * machine, the two medians of a ratio of medians can come from different halves (a run here put
+ * the pipelined GET at 0.97x that way, where its rounds' own ratios were 0.65 to 0.78).
+ */
+export function pairedRatio(a: readonly number[], b: readonly number[]): number {
+  if (a.length !== b.length) throw new Error(`paired rounds differ in number: ${a.length} against ${b.length}`);
+  return median(a.map((x, i) => x / b[i]!));
+}
+
+/** The rounds' own ratios, for the report: "0.71, 0.69, 0.78". */
+export function roundRatios(a: readonly number[], b: readonly number[]): string {
+  return a.map((x, i) => round(x / b[i]!).toFixed(2)).join(', ');
+}
+
 /** The item whose `key` is the median (the lower of the two middle ones): a round whose figures belong together. */
 export function medianBy<T>(items: readonly T[], key: (item: T) => number): T {
   if (items.length === 0) throw new Error('medianBy of nothing');

@@ -2,7 +2,7 @@ import { Deployment, waitReady } from '../lib/driftkv.js';
 import type { Context, Row, ScenarioResult } from '../lib/context.js';
 import { SERVICE_CPU, startPinned } from '../lib/process.js';
 import { redisGet, startRedis } from '../lib/redis.js';
-import { median, round } from '../lib/stats.js';
+import { median, pairedRatio, round, roundRatios } from '../lib/stats.js';
 import { wrkGet } from '../lib/wrk.js';
 
 type GetResult = Awaited<ReturnType<typeof wrkGet>>;
@@ -86,9 +86,13 @@ export async function getScenario(ctx: Context): Promise<ScenarioResult> {
         }
         ctx.log(`${mode.name}: driftkv ${Math.round(a.at(-1)!.perSecond)}/s, ${bares.map((b, i) => `${b.name} ${Math.round(others[i]!.at(-1)!.perSecond)}/s`).join(', ')}`);
       }
-      const ma = median(a.map((r) => r.perSecond));
-      const rates = others.map((results) => median(results.map((r) => r.perSecond)));
+      const aRates = a.map((r) => r.perSecond);
+      const otherRates = others.map((results) => results.map((r) => r.perSecond));
+      const ma = median(aRates);
+      const rates = otherRates.map(median);
       const ceiling = rates[0]!;
+      // Ratios are the median of each round's own (see pairedRatio).
+      const ratio = pairedRatio(aRates, otherRates[0]!);
       const errors = a.reduce((n, r) => n + r.errors, 0);
       const ns = (url: string) => Math.round(median(cpuPerRequest.get(url) ?? [0]));
       const perRequest = bares.map((b) => `${b.name} ${ns(b.url)}`).join(', ');
@@ -99,15 +103,18 @@ export async function getScenario(ctx: Context): Promise<ScenarioResult> {
         what: rounds === ctx.rounds && seconds === ctx.seconds ? mode.name : `${mode.name} (${rounds} rounds of ${seconds} s)`,
         driftkv: `${Math.round(ma)} req/s, p50 ${round(median(a.map((r) => r.p50Ms)), 2)} ms, ${ns(instance.url)} ns of server CPU per request (${perRequest}); cores busy: ${busy(a)} (bare: ${busy(others[0]!)})${errors ? ` (${errors} errors)` : ''}`,
         baseline:
-          `${bares[0]!.label} ${Math.round(ceiling)} req/s (` +
+          `${bares[0]!.label} ${Math.round(ceiling)} req/s; driftkv's rounds against it ${roundRatios(aRates, otherRates[0]!)} (` +
           bares
             .slice(1)
-            .map((b, i) => `${b.label}: ${Math.round(rates[i + 1]!)} req/s, ${round(rates[i + 1]! / ceiling)}x of bare, driftkv ${round(ma / rates[i + 1]!)}x of it`)
+            .map(
+              (b, i) =>
+                `${b.label}: ${Math.round(rates[i + 1]!)} req/s, ${round(pairedRatio(otherRates[i + 1]!, otherRates[0]!))}x of bare, driftkv ${round(pairedRatio(aRates, otherRates[i + 1]!))}x of it`,
+            )
             .join('; ') +
           ')',
-        ratio: round(ma / ceiling),
+        ratio: round(ratio),
         target: `>= ${mode.target}x`,
-        met: ma / ceiling >= mode.target && errors === 0,
+        met: ratio >= mode.target && errors === 0,
       });
       medians[mode.depth] = ma;
       detail[mode.name] = { driftkv: a, ...Object.fromEntries(bares.map((b, i) => [b.name, others[i]])), cpuNsPerRequest: Object.fromEntries(cpuPerRequest) };

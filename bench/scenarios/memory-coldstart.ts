@@ -3,7 +3,7 @@ import { benchKey } from '../lib/keys.js';
 import type { Context, Row, ScenarioResult } from '../lib/context.js';
 import { exec, rssBytes } from '../lib/process.js';
 import { startRedis } from '../lib/redis.js';
-import { median, round, sleep } from '../lib/stats.js';
+import { median, pairedRatio, round, roundRatios, sleep } from '../lib/stats.js';
 
 const MiB = 1024 * 1024;
 
@@ -46,6 +46,8 @@ export async function memoryAndColdStart(ctx: Context): Promise<ScenarioResult[]
     const heap = median(memory.map((m) => m.heapUsed));
     const start = median(starts);
     const copy = median(copies);
+    // Each start against the \copy measured right after it (see pairedRatio).
+    const coldRatio = pairedRatio(starts, copies);
     const memoryRows: Row[] = [
       {
         what: `memory, ${keys.toLocaleString('en')} keys (${round(rawBytes / MiB, 1)} MiB raw)`,
@@ -62,10 +64,10 @@ export async function memoryAndColdStart(ctx: Context): Promise<ScenarioResult[]
       {
         what: `cold start to /readyz, ${keys.toLocaleString('en')} keys`,
         driftkv: `${Math.round(start)} ms`,
-        baseline: `psql \\copy to /dev/null ${Math.round(copy)} ms`,
-        ratio: round(start / copy),
+        baseline: `psql \\copy to /dev/null ${Math.round(copy)} ms (driftkv's rounds against it ${roundRatios(starts, copies)})`,
+        ratio: round(coldRatio),
         target: '<= 3x',
-        met: start / copy <= 3,
+        met: coldRatio <= 3,
       },
     ];
     return [
