@@ -12,13 +12,19 @@ export function median(values: readonly number[]): number {
  * the pipelined GET at 0.97x that way, where its rounds' own ratios were 0.65 to 0.78).
  */
 export function pairedRatio(a: readonly number[], b: readonly number[]): number {
-  if (a.length !== b.length) throw new Error(`paired rounds differ in number: ${a.length} against ${b.length}`);
-  return median(a.map((x, i) => x / b[i]!));
+  return median(ratiosOf(a, b));
 }
 
 /** The rounds' own ratios, for the report: "0.71, 0.69, 0.78". */
 export function roundRatios(a: readonly number[], b: readonly number[]): string {
-  return a.map((x, i) => round(x / b[i]!).toFixed(2)).join(', ');
+  return ratiosOf(a, b)
+    .map((r) => round(r).toFixed(2))
+    .join(', ');
+}
+
+function ratiosOf(a: readonly number[], b: readonly number[]): number[] {
+  if (a.length !== b.length) throw new Error(`paired rounds differ in number: ${a.length} against ${b.length}`);
+  return a.map((x, i) => x / b[i]!);
 }
 
 /** The item whose `key` is the median (the lower of the two middle ones): a round whose figures belong together. */
