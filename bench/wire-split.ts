@@ -10,8 +10,7 @@
 // too, for when the PUT reached A and the frame left B. Printed: each step's p50, p90 and p99 over
 // the writes, and the mean of each step over the slowest 1% of them.
 import 'reflect-metadata';
-import { spawn } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -69,6 +68,7 @@ async function main(): Promise<void> {
   const deployment = new Deployment(await buildRef(dir, refs[0]));
   const capture = join(dir, 'wire.pcap');
   const writes: Write[] = [];
+  let tcpdump: ChildProcess | undefined;
   try {
     const a = await deployment.start({ INSTANCE_ID: 'driftkv-a' });
     const b = await deployment.start({ INSTANCE_ID: 'driftkv-b', CONSUMER: 'off' });
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     ports.a = a.port;
     ports.b = b.port;
     const filter = [ports.amqp, ports.postgres, a.port, b.port].map((p) => `tcp port ${p}`).join(' or ');
-    const tcpdump = spawn('taskset', ['-c', LOAD_CPU, 'tcpdump', '-i', 'lo', '-s', '0', '-U', '-w', capture, filter], {
+    tcpdump = spawn('taskset', ['-c', LOAD_CPU, 'tcpdump', '-i', 'lo', '-s', '0', '-U', '-w', capture, filter], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     await listening(tcpdump);
@@ -90,10 +90,10 @@ async function main(): Promise<void> {
     const result = await writeAtRate(a.port, RATE, seconds, (n) => `${PREFIX}${n}`, { onSent: (n, at) => ((writes[n] ??= {}).sent = performance.timeOrigin + at) });
     await sleep(1000);
     socket.close();
-    tcpdump.kill('SIGINT');
-    await once(tcpdump, 'exit');
+    await stopCapture(tcpdump);
     console.error(`${result.sent} writes sent, ${result.failed} failed; reading the capture…`);
   } finally {
+    if (tcpdump && tcpdump.exitCode === null) await stopCapture(tcpdump);
     await deployment.destroy();
   }
   mark(writes, readSegments(capture), ports);
@@ -113,7 +113,13 @@ function portOf(url: string, fallback: number): number {
   return port ? Number(port) : fallback;
 }
 
-function listening(tcpdump: ReturnType<typeof spawn>): Promise<void> {
+async function stopCapture(tcpdump: ChildProcess): Promise<void> {
+  const exited = once(tcpdump, 'exit');
+  tcpdump.kill('SIGINT');
+  await exited;
+}
+
+function listening(tcpdump: ChildProcess): Promise<void> {
   return new Promise((resolve, reject) => {
     let said = '';
     tcpdump.stderr!.on('data', (chunk: Buffer) => {
