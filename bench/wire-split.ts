@@ -20,7 +20,7 @@ import { readSegments, type Segment } from './lib/pcap.js';
 import { LOAD_CPU } from './lib/process.js';
 import { buildRef, numberOption, UsageError } from './lib/refs.js';
 import { percentile, round, sleep } from './lib/stats.js';
-import { openSocket } from './lib/ws-client.js';
+import { openSocket, textAfter } from './lib/ws-client.js';
 import { writeAtRate } from './lib/writer.js';
 import { RATE } from './scenarios/propagation.js';
 
@@ -84,8 +84,8 @@ async function main(): Promise<void> {
     const marker = Buffer.from(`"key":"${PREFIX}`);
     const socket = await openSocket(b.port, `/events?prefix=${PREFIX}`, (frame) => {
       const now = performance.timeOrigin + performance.now();
-      const at = frame.indexOf(marker);
-      if (at >= 0) (writes[Number(frame.toString('latin1', at + marker.length, frame.indexOf(0x22, at + marker.length)))] ??= {}).received ??= now;
+      const key = textAfter(frame, marker);
+      if (key !== undefined) (writes[Number(key)] ??= {}).received ??= now;
     });
     const result = await writeAtRate(a.port, RATE, seconds, (n) => `${PREFIX}${n}`, { onSent: (n, at) => ((writes[n] ??= {}).sent = performance.timeOrigin + at) });
     await sleep(1000);
@@ -153,7 +153,7 @@ function mark(writes: Write[], segments: readonly Segment[], ports: Ports): void
     } else if (s.from === ports.a || s.to === ports.b) {
       continue;
     } else if (s.to === ports.postgres) {
-      for (const n of keys) if (writes[n] && writes[n]!.statementOut === undefined) writes[n]!.statementOut = s.ms;
+      for (const n of keys) if (writes[n]) writes[n]!.statementOut ??= s.ms;
       if (keys.length > 0) statementsWaiting.set(s.from, [...(statementsWaiting.get(s.from) ?? []), ...keys]);
     } else if (s.from === ports.postgres) {
       for (const n of statementsWaiting.get(s.to) ?? []) if (writes[n]) writes[n]!.statementIn ??= s.ms;
@@ -165,9 +165,7 @@ function mark(writes: Write[], segments: readonly Segment[], ports: Ports): void
       let kind = kindOfFlow.get(flow);
       let from = 0;
       for (const m of found) {
-        const before = text.slice(from, m.index);
-        const [c, e] = [before.lastIndexOf('"commands"'), before.lastIndexOf('"kind":"batch"')];
-        if (c >= 0 || e >= 0) kind = c > e ? 'command' : 'event';
+        kind = lastMark(text.slice(from, m.index)) ?? kind;
         from = m.index;
         const w = writes[Number(m[1])];
         if (!w) continue;
@@ -178,17 +176,22 @@ function mark(writes: Write[], segments: readonly Segment[], ports: Ports): void
         else if (s.from === ports.amqp && kind === 'command') w.commandIn ??= s.ms;
         else if (s.from === ports.amqp && kind === 'event' && s.to !== a) w.eventIn ??= s.ms;
       }
-      const rest = text.slice(from);
-      const [c, e] = [rest.lastIndexOf('"commands"'), rest.lastIndexOf('"kind":"batch"')];
-      if (c >= 0 || e >= 0) kind = c > e ? 'command' : 'event';
+      kind = lastMark(text.slice(from)) ?? kind;
       if (kind) kindOfFlow.set(flow, kind);
     }
   }
 }
 
+/** The kind of the last message that starts in `text`: a command message's or an event message's mark. */
+function lastMark(text: string): 'command' | 'event' | undefined {
+  const [command, event] = [text.lastIndexOf('"commands"'), text.lastIndexOf('"kind":"batch"')];
+  if (command < 0 && event < 0) return undefined;
+  return command > event ? 'command' : 'event';
+}
+
 function report(writes: readonly Write[], seconds: number): void {
   const complete = writes.filter((w): w is Required<Write> => STEPS.every(([, from, to]) => w[from] !== undefined && w[to] !== undefined));
-  const fields = ['sent', 'putIn', 'commandOut', 'commandIn', 'statementOut', 'statementIn', 'eventOut', 'eventIn', 'frameOut', 'received'] as const;
+  const fields = [...new Set(STEPS.flatMap(([, from, to]) => [from, to]))];
   console.error(`seen: ${fields.map((f) => `${f} ${writes.filter((w) => w[f] !== undefined).length}`).join(', ')}`);
   if (complete.length === 0) throw new Error('no write was seen at every step: was the capture empty, or the service changed its wire formats?');
   console.log(`${RATE} writes/s through A for ${seconds} s, a websocket on B: ${complete.length} of ${writes.length} writes seen at every step (ms)`);

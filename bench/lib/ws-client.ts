@@ -8,6 +8,12 @@ export interface RawSocket {
   close(): void;
 }
 
+/** The text of a frame between `marker` and the next `"` (a JSON string field's value, or what follows a prefix in it), or undefined. */
+export function textAfter(frame: Buffer, marker: Buffer): string | undefined {
+  const at = frame.indexOf(marker);
+  return at < 0 ? undefined : frame.toString('latin1', at + marker.length, frame.indexOf(0x22, at + marker.length));
+}
+
 const OPCODE = { text: 0x1, close: 0x8, ping: 0x9, pong: 0xa } as const;
 
 /**

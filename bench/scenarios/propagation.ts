@@ -3,7 +3,7 @@ import { brokerHop, type HopLatency } from '../lib/broker-hop.js';
 import { AMQP_URL, Deployment, waitReady, type Instance } from '../lib/driftkv.js';
 import type { Context, ScenarioResult } from '../lib/context.js';
 import { median, medianBy, percentile, round, sleep } from '../lib/stats.js';
-import { openSocket } from '../lib/ws-client.js';
+import { openSocket, textAfter } from '../lib/ws-client.js';
 import { describeHops, hopsBetween, medianHops, readHops, type HopFigures } from '../lib/hops.js';
 import { writeAtRate } from '../lib/writer.js';
 
@@ -88,13 +88,12 @@ export async function propagationRound(a: Instance, b: Instance, prefix: string,
   const atMarker = Buffer.from('"at":"');
   const socket = await openSocket(b.port, `/events?prefix=${encodeURIComponent(prefix)}`, (frame) => {
     const now = performance.now();
-    const at = frame.indexOf(marker);
-    if (at < 0) return;
-    const n = Number(frame.toString('latin1', at + marker.length, frame.indexOf(0x22, at + marker.length)));
+    const key = textAfter(frame, marker);
+    if (key === undefined) return;
+    const n = Number(key);
     if (sentAt[n] === undefined) return;
     delays.push(now - sentAt[n]!);
-    const field = frame.indexOf(atMarker);
-    const decided = field < 0 ? NaN : Date.parse(frame.toString('latin1', field + atMarker.length, frame.indexOf(0x22, field + atMarker.length)));
+    const decided = Date.parse(textAfter(frame, atMarker) ?? '');
     if (Number.isNaN(decided)) return;
     split.toDecision.push(decided - (performance.timeOrigin + sentAt[n]!));
     split.afterDecision.push(performance.timeOrigin + now - decided);
