@@ -1,6 +1,6 @@
 // Where a write's time goes between the processes at 1,000 writes/s, read off the wire: no code of
 // the service is changed or timed from inside.
-//   npm run bench:wire-split [-- <git ref>] [--seconds=5]    (the working tree without a ref)
+//   npm run bench:wire-split [-- <git ref>] [--seconds=5] [--rate=1000]    (the working tree without a ref)
 // Needs tcpdump and the right to capture on the loopback (root). The propagation scenario's round
 // (writes through instance A, which runs the consumer; a websocket on B) runs while tcpdump records
 // the broker's and PostgreSQL's ports; each write is then found by its key in the segments: the
@@ -58,8 +58,10 @@ const STEPS: readonly [string, keyof Write, keyof Write][] = [
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const refs = args.filter((a) => !a.startsWith('--'));
-  if (refs.length > 1) throw new UsageError('usage: npm run bench:wire-split -- [<git ref>] [--seconds=5]');
+  if (refs.length > 1) throw new UsageError('usage: npm run bench:wire-split -- [<git ref>] [--seconds=5] [--rate=1000]');
   const seconds = numberOption(args, 'seconds', 5);
+  // The propagation scenario's rate by default; higher shows where a write waits under load.
+  const rate = numberOption(args, 'rate', RATE);
   const ports: Ports = { amqp: portOf(AMQP_URL, 5672), postgres: portOf(DATABASE_URL, 5432), a: 0, b: 0 };
   execFileSync('taskset', ['-a', '-cp', LOAD_CPU, String(process.pid)], { stdio: 'ignore' });
   const dir = join(tmpdir(), `driftkv-wire-split-${process.pid}`);
@@ -73,7 +75,7 @@ async function main(): Promise<void> {
     const a = await deployment.start({ INSTANCE_ID: 'driftkv-a' });
     const b = await deployment.start({ INSTANCE_ID: 'driftkv-b', CONSUMER: 'off' });
     await Promise.all([waitReady(a.url), waitReady(b.url)]);
-    await writeAtRate(a.port, RATE, 2, (n) => `warm:${n}`);
+    await writeAtRate(a.port, rate, 2, (n) => `warm:${n}`);
     ports.a = a.port;
     ports.b = b.port;
     const filter = [ports.amqp, ports.postgres, a.port, b.port].map((p) => `tcp port ${p}`).join(' or ');
@@ -87,7 +89,7 @@ async function main(): Promise<void> {
       const key = textAfter(frame, marker);
       if (key !== undefined) (writes[Number(key)] ??= {}).received ??= now;
     });
-    const result = await writeAtRate(a.port, RATE, seconds, (n) => `${PREFIX}${n}`, { onSent: (n, at) => ((writes[n] ??= {}).sent = performance.timeOrigin + at) });
+    const result = await writeAtRate(a.port, rate, seconds, (n) => `${PREFIX}${n}`, { onSent: (n, at) => ((writes[n] ??= {}).sent = performance.timeOrigin + at) });
     await sleep(1000);
     socket.close();
     await stopCapture(tcpdump);
@@ -97,7 +99,7 @@ async function main(): Promise<void> {
     await deployment.destroy();
   }
   mark(writes, readSegments(capture), ports);
-  report(writes, seconds);
+  report(writes, rate, seconds);
 }
 
 interface Ports {
@@ -189,12 +191,12 @@ function lastMark(text: string): 'command' | 'event' | undefined {
   return command > event ? 'command' : 'event';
 }
 
-function report(writes: readonly Write[], seconds: number): void {
+function report(writes: readonly Write[], rate: number, seconds: number): void {
   const complete = writes.filter((w): w is Required<Write> => STEPS.every(([, from, to]) => w[from] !== undefined && w[to] !== undefined));
   const fields = [...new Set(STEPS.flatMap(([, from, to]) => [from, to]))];
   console.error(`seen: ${fields.map((f) => `${f} ${writes.filter((w) => w[f] !== undefined).length}`).join(', ')}`);
   if (complete.length === 0) throw new Error('no write was seen at every step: was the capture empty, or the service changed its wire formats?');
-  console.log(`${RATE} writes/s through A for ${seconds} s, a websocket on B: ${complete.length} of ${writes.length} writes seen at every step (ms)`);
+  console.log(`${rate} writes/s through A for ${seconds} s, a websocket on B: ${complete.length} of ${writes.length} writes seen at every step (ms)`);
   const slowest = complete
     .slice()
     .sort((x, y) => x.received - x.sent - (y.received - y.sent))
