@@ -43,7 +43,7 @@ export async function buildApp(config: Config, log: Logger): Promise<App> {
   const keyspace = new Keyspace();
   const di = rootContainer.createChildContainer();
   let replicator: Replicator | undefined;
-  const metrics = createMetrics({ revision: () => keyspace.revision, keys: () => keyspace.size, lag: () => replicator?.lag ?? 0, arena: () => keyspace.arena });
+  const metrics = createMetrics({ revision: () => keyspace.revision, keys: () => keyspace.size, lag: () => replicator?.lag ?? 0, arena: () => keyspace.arena, published: () => adapters.commandBus.published });
   di.register(CONFIG, { useValue: config });
   di.register(LOGGER, { useValue: log });
   di.register(METRICS, { useValue: metrics });

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Published } from './bus/command-bus.js';
 import { HotCounter, HotHistogram } from './hot-metrics.js';
 
 export type Metrics = ReturnType<typeof createMetrics>;
@@ -7,7 +8,14 @@ export type Metrics = ReturnType<typeof createMetrics>;
 const HOP_BUCKETS = [0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.5, 1, 5, 30];
 
 /** One registry per app (not prom-client's global one), so that tests can run several apps in one process. */
-export function createMetrics(read: { revision: () => number; keys: () => number; lag: () => number; arena: () => { bytes: number; live: number } }) {
+export function createMetrics(read: {
+  revision: () => number;
+  keys: () => number;
+  lag: () => number;
+  arena: () => { bytes: number; live: number };
+  /** The command bus's published messages and commands (see CommandBus.published). */
+  published?: () => Published | undefined;
+}) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -89,6 +97,24 @@ export function createMetrics(read: { revision: () => number; keys: () => number
         this.labels('live').set(live);
       },
     }),
+    // Their ratio is the commands a message carries: the broker's cost is per message.
+    commandMessages: countedAtScrape(registers, 'driftkv_command_messages_published_total', 'Command messages this instance handed to the broker', () => read.published?.()?.messages ?? 0),
+    commandsPublished: countedAtScrape(registers, 'driftkv_commands_published_total', 'Commands in those messages (the commands sent in one event-loop turn travel in one message)', () => read.published?.()?.commands ?? 0),
     lag: new Gauge({ name: 'driftkv_replication_lag', help: 'Head revision in the store minus the applied revision, as of the last check', registers, collect() { this.set(read.lag()); } }),
   };
+}
+
+/** A counter of something counted elsewhere (`total`, never decreasing), brought up to date when scraped. */
+function countedAtScrape(registers: Registry[], name: string, help: string, total: () => number): Counter {
+  let counted = 0;
+  return new Counter({
+    name,
+    help,
+    registers,
+    collect() {
+      const now = total();
+      if (now > counted) this.inc(now - counted);
+      counted = now;
+    },
+  });
 }

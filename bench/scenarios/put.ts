@@ -33,7 +33,7 @@ export async function putScenario(ctx: Context): Promise<ScenarioResult> {
       pg.push({ ...upserts, postgresCpuUs });
       bare.push(await bareWritePath(ctx.bareWritePath, deployment, { concurrency: CONNECTIONS }, ctx.seconds));
       ctx.log(
-        `PUT: driftkv ${Math.round(rounds.at(-1)!.applied)}/s (batch ${rounds.at(-1)!.meanBatch}, cpu ${rounds.at(-1)!.instanceCpuPercent.join('% ')}%), ` +
+        `PUT: driftkv ${Math.round(rounds.at(-1)!.applied)}/s (batch ${rounds.at(-1)!.meanBatch}, ${rounds.at(-1)!.commandsPerMessage} a message, cpu ${rounds.at(-1)!.instanceCpuPercent.join('% ')}%), ` +
           `pgbench ${Math.round(pg.at(-1)!.tps)}/s, the write path alone ${bare.at(-1)!.perSecond}/s (batch ${bare.at(-1)!.meanBatch})`,
       );
     }
@@ -53,7 +53,8 @@ export async function putScenario(ctx: Context): Promise<ScenarioResult> {
           what: 'PUT end to end, 2 instances, 50 connections',
           driftkv:
             `${Math.round(applied)} applied/s${errors ? ` (${errors} not 200)` : ''}, p50 ${round(median(rounds.map((r) => r.p50Ms)), 1)} ms, ` +
-            `p99 ${round(median(rounds.map((r) => r.p99Ms)), 1)} ms (wrk's, with its coordinated-omission correction), mean batch ${round(median(rounds.map((r) => r.meanBatch)), 1)}; ` +
+            `p99 ${round(median(rounds.map((r) => r.p99Ms)), 1)} ms (wrk's, with its coordinated-omission correction), mean batch ${round(median(rounds.map((r) => r.meanBatch)), 1)}, ` +
+            `${round(median(rounds.map((r) => r.commandsPerMessage)), 1)} commands per command message; ` +
             `of which ${describeHops(medianHops(rounds.map((r) => r.hops)))}; ${describeCpu(rounds.map((r) => r.cpuUsPerWrite))}; ` +
             describeLoops(rounds.map((r) => r.loopDelay)),
           baseline:
@@ -75,11 +76,13 @@ export async function putScenario(ctx: Context): Promise<ScenarioResult> {
 /** Two wrk processes, 25 connections on each instance, at the same time. */
 export async function putRound(deployment: Deployment, instances: Instance[], seconds: number) {
   const urls = instances.map((i) => i.url);
-  const [batches0, commands0, head0, hops0] = await Promise.all([
+  const [batches0, commands0, head0, hops0, messages0, published0] = await Promise.all([
     metricSum(urls, 'driftkv_consumer_batch_size_count'),
     metricSum(urls, 'driftkv_consumer_batch_size_sum'),
     head(deployment),
     readHops(urls),
+    metricSum(urls, 'driftkv_command_messages_published_total'),
+    metricSum(urls, 'driftkv_commands_published_total'),
   ]);
   const cpu0 = instances.map((i) => cpuSeconds(i.pid));
   const [postgres0, rabbitmq0] = [cpuSecondsOfAll('postgres'), cpuSecondsOfAll('beam.smp')];
@@ -93,11 +96,13 @@ export async function putRound(deployment: Deployment, instances: Instance[], se
   const cpu = instances.map((i, n) => cpuSeconds(i.pid) - cpu0[n]!);
   const cpuPercent = cpu.map((seconds) => Math.round((seconds / elapsed) * 100));
   const [postgres1, rabbitmq1] = [cpuSecondsOfAll('postgres'), cpuSecondsOfAll('beam.smp')];
-  const [batches1, commands1, head1, hops1] = await Promise.all([
+  const [batches1, commands1, head1, hops1, messages1, published1] = await Promise.all([
     metricSum(urls, 'driftkv_consumer_batch_size_count'),
     metricSum(urls, 'driftkv_consumer_batch_size_sum'),
     head(deployment),
     readHops(urls),
+    metricSum(urls, 'driftkv_command_messages_published_total'),
+    metricSum(urls, 'driftkv_commands_published_total'),
   ]);
   const committed = head1 - head0;
   const perWrite = (seconds: number) => round((seconds * 1e6) / Math.max(1, committed), 0);
@@ -109,6 +114,8 @@ export async function putRound(deployment: Deployment, instances: Instance[], se
     p99Ms: Math.max(...runs.map((r) => r.p99Ms)),
     batches: batches1 - batches0,
     meanBatch: round((commands1 - commands0) / Math.max(1, batches1 - batches0), 1),
+    // The broker's cost is per message: what a command message carried on average.
+    commandsPerMessage: round((published1 - published0) / Math.max(1, messages1 - messages0), 1),
     instanceCpuPercent: cpuPercent,
     cpuUsPerWrite: { a: perWrite(cpu[0]!), b: perWrite(cpu[1]!), rabbitmq: perWrite(rabbitmq1 - rabbitmq0), postgres: perWrite(postgres1 - postgres0) },
     hops: hopsBetween(hops0, hops1),

@@ -24,5 +24,15 @@ export interface CommandBus {
   /** Starts delivering batches of up to `prefetch` commands, one batch at a time. */
   consume(handler: BatchHandler, prefetch: number): Promise<void>;
   readonly connected: boolean;
+  /**
+   * Command messages handed to the broker so far, and the commands in them (commands sent in one
+   * event-loop turn travel together); none for a bus without messages.
+   */
+  readonly published?: Published;
   close(): Promise<void>;
+}
+
+export interface Published {
+  readonly messages: number;
+  readonly commands: number;
 }

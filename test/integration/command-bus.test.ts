@@ -143,3 +143,20 @@ test('closing the consumer sends the acknowledgements it was holding', async () 
   await bus.close();
   assert.equal(await leftAfterDisconnect(), 0, 'the held acknowledgement was sent before the channel closed');
 });
+
+test('the commands sent in one turn travel in one message, and the bus counts messages and commands', async () => {
+  const handed: string[][] = [];
+  const bus = newBus();
+  await bus.consume(async (commands, batch) => {
+    handed.push(commands.map((c) => c.commandId));
+    batch?.committed?.();
+  }, 100);
+  assert.deepEqual(bus.published, { messages: 0, commands: 0 });
+  const together = Array.from({ length: 20 }, (_, i) => put(`together-${i}`));
+  await Promise.all(together.map((c) => bus.send(c)));
+  assert.deepEqual(bus.published, { messages: 1, commands: 20 });
+  await bus.send(put('alone'));
+  assert.deepEqual(bus.published, { messages: 2, commands: 21 });
+  await waitFor('all 21 commands handed over', async () => handed.flat().length, (n) => n === 21, 10_000);
+  assert.deepEqual(handed.flat(), [...together.map((c) => c.commandId), 'alone']);
+});

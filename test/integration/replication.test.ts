@@ -63,6 +63,11 @@ test('metrics move: batches, committed changes, received events; both instances 
   assert.equal(committed, await cluster.head());
   const batches = metrics.reduce((sum, text) => sum + value(text, 'driftkv_consumer_batch_size_count'), 0);
   assert.ok(batches > 0);
+  // Every write's command went out in a command message; a message may carry several.
+  const published = metrics.reduce((sum, text) => sum + value(text, 'driftkv_commands_published_total'), 0);
+  const messages = metrics.reduce((sum, text) => sum + value(text, 'driftkv_command_messages_published_total'), 0);
+  assert.ok(published >= committed, `${published} commands published for ${committed} committed changes`);
+  assert.ok(messages >= 1 && messages <= published, `${messages} messages for ${published} commands`);
   // Every committed batch was timed, and every event that carried changes was timed where it was applied.
   assert.equal(metrics.reduce((sum, text) => sum + value(text, 'driftkv_consumer_commit_seconds_count'), 0), batches);
   assert.equal(metrics.reduce((sum, text) => sum + value(text, 'driftkv_command_queued_seconds_count'), 0), batches, 'every batch carried when it was sent');

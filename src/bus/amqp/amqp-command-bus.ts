@@ -1,7 +1,7 @@
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { Command } from '../../domain/commands.js';
 import type { Logger } from '../../logger.js';
-import type { BatchHandler, CommandBus } from '../command-bus.js';
+import type { BatchHandler, CommandBus, Published } from '../command-bus.js';
 import { CommandConsumer } from './command-consumer.js';
 import { CommandPublisher } from './command-publisher.js';
 import { topology, type Topology } from './topology.js';
@@ -24,6 +24,10 @@ export class AmqpCommandBus implements CommandBus {
 
   get connected(): boolean {
     return this.publisher.ready && (this.consumer?.ready ?? true);
+  }
+
+  get published(): Published {
+    return this.publisher.published;
   }
 
   send(command: Command): Promise<void> {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { ConfirmChannel } from 'amqplib';
 import type { Command } from '../../domain/commands.js';
+import type { Published } from '../command-bus.js';
 import type { Logger } from '../../logger.js';
 import { openChannel, type ManagedChannel } from './channel.js';
 import { COMMANDS_CONTENT_TYPE, encodeCommands } from './command-codec.js';
@@ -39,6 +40,7 @@ export class CommandPublisher {
   /** This turn's messages, the last one still open. */
   private pending: Group[] = [];
   private scheduled = false;
+  private readonly counts = { messages: 0, commands: 0 };
 
   constructor(
     connection: AmqpConnectionManager,
@@ -51,6 +53,11 @@ export class CommandPublisher {
 
   get ready(): boolean {
     return this.channel.ready;
+  }
+
+  /** Messages handed to the channel so far and the commands in them, confirmed or not. */
+  get published(): Published {
+    return this.counts;
   }
 
   send(command: Command): Promise<void> {
@@ -91,6 +98,8 @@ export class CommandPublisher {
   private async publish(group: Group): Promise<void> {
     const { commands } = group;
     const messageId = commands.length === 1 ? commands[0]!.commandId : randomUUID();
+    this.counts.messages++;
+    this.counts.commands += commands.length;
     try {
       await this.channel.wrapper.publish('', this.names.commands, encodeCommands(commands), {
         persistent: true,
