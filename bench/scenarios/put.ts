@@ -1,4 +1,4 @@
-import { Deployment, loopDelays, metricSum, waitReady, type Instance } from '../lib/driftkv.js';
+import { Deployment, loopDelays, metricTexts, sumIn, waitReady, type Instance } from '../lib/driftkv.js';
 import type { Context, ScenarioResult } from '../lib/context.js';
 import { bareWritePath, describeBare, type BareWrites } from '../lib/bare-write-path.js';
 import { pgbenchUpsert } from '../lib/pgbench.js';
@@ -76,14 +76,7 @@ export async function putScenario(ctx: Context): Promise<ScenarioResult> {
 /** Two wrk processes, 25 connections on each instance, at the same time. */
 export async function putRound(deployment: Deployment, instances: Instance[], seconds: number) {
   const urls = instances.map((i) => i.url);
-  const [batches0, commands0, head0, hops0, messages0, published0] = await Promise.all([
-    metricSum(urls, 'driftkv_consumer_batch_size_count'),
-    metricSum(urls, 'driftkv_consumer_batch_size_sum'),
-    head(deployment),
-    readHops(urls),
-    metricSum(urls, 'driftkv_command_messages_published_total'),
-    metricSum(urls, 'driftkv_commands_published_total'),
-  ]);
+  const before = await readCounters(deployment, urls);
   const cpu0 = instances.map((i) => cpuSeconds(i.pid));
   const [postgres0, rabbitmq0] = [cpuSecondsOfAll('postgres'), cpuSecondsOfAll('beam.smp')];
   const started = performance.now();
@@ -96,15 +89,9 @@ export async function putRound(deployment: Deployment, instances: Instance[], se
   const cpu = instances.map((i, n) => cpuSeconds(i.pid) - cpu0[n]!);
   const cpuPercent = cpu.map((seconds) => Math.round((seconds / elapsed) * 100));
   const [postgres1, rabbitmq1] = [cpuSecondsOfAll('postgres'), cpuSecondsOfAll('beam.smp')];
-  const [batches1, commands1, head1, hops1, messages1, published1] = await Promise.all([
-    metricSum(urls, 'driftkv_consumer_batch_size_count'),
-    metricSum(urls, 'driftkv_consumer_batch_size_sum'),
-    head(deployment),
-    readHops(urls),
-    metricSum(urls, 'driftkv_command_messages_published_total'),
-    metricSum(urls, 'driftkv_commands_published_total'),
-  ]);
-  const committed = head1 - head0;
+  const after = await readCounters(deployment, urls);
+  const grew = (counter: keyof typeof after.sums) => after.sums[counter] - before.sums[counter];
+  const committed = after.head - before.head;
   const perWrite = (seconds: number) => round((seconds * 1e6) / Math.max(1, committed), 0);
   return {
     applied: runs.reduce((n, r) => n + r.perSecond, 0),
@@ -112,14 +99,30 @@ export async function putRound(deployment: Deployment, instances: Instance[], se
     errors: runs.reduce((n, r) => n + r.errors, 0),
     p50Ms: Math.max(...runs.map((r) => r.p50Ms)),
     p99Ms: Math.max(...runs.map((r) => r.p99Ms)),
-    batches: batches1 - batches0,
-    meanBatch: round((commands1 - commands0) / Math.max(1, batches1 - batches0), 1),
+    batches: grew('batches'),
+    meanBatch: round(grew('batched') / Math.max(1, grew('batches')), 1),
     // The broker's cost is per message: what a command message carried on average.
-    commandsPerMessage: round((published1 - published0) / Math.max(1, messages1 - messages0), 1),
+    commandsPerMessage: round(grew('published') / Math.max(1, grew('messages')), 1),
     instanceCpuPercent: cpuPercent,
     cpuUsPerWrite: { a: perWrite(cpu[0]!), b: perWrite(cpu[1]!), rabbitmq: perWrite(rabbitmq1 - rabbitmq0), postgres: perWrite(postgres1 - postgres0) },
-    hops: hopsBetween(hops0, hops1),
+    hops: hopsBetween(before.hops, after.hops),
     loopDelay: { a: loop[0]!, b: loop[1]! },
+  };
+}
+
+/** The service's figures a round is measured by: the store's head, the hop histograms, and counters summed over the instances (one scrape of each). */
+async function readCounters(deployment: Deployment, urls: string[]) {
+  const [texts, revision, hops] = await Promise.all([metricTexts(urls), head(deployment), readHops(urls)]);
+  const sum = (name: string) => sumIn(texts, name);
+  return {
+    head: revision,
+    hops,
+    sums: {
+      batches: sum('driftkv_consumer_batch_size_count'),
+      batched: sum('driftkv_consumer_batch_size_sum'),
+      messages: sum('driftkv_command_messages_published_total'),
+      published: sum('driftkv_commands_published_total'),
+    },
   };
 }
 
