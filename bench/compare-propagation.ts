@@ -3,16 +3,17 @@
 //   options: --pairs=4 --seconds=5
 // Each run is the propagation scenario's round (bench/scenarios/propagation.ts): writes at 1,000/s
 // through instance A (the consumer), the delay until a websocket on instance B receives each one.
-// Every run gets a deployment of its own, warmed up for 2 s; runs alternate between the builds,
-// and so does which build goes first in a pair. A p99 of one run moves with the machine's
-// neighbours by more than most changes make: a change shows as the pairs leaning one way.
+// Every run gets a deployment of its own, warmed up as the scenario's are (WARM_UP_SECONDS); runs
+// alternate between the builds, and so does which build goes first in a pair. A p99 of one run
+// moves with the machine's neighbours by more than most changes make: a change shows as the pairs
+// leaning one way.
 import 'reflect-metadata';
 import { Deployment, waitReady } from './lib/driftkv.js';
 import { loadAverage } from './lib/process.js';
 import { alternateBuilds, comparisonArgs, UsageError } from './lib/refs.js';
 import { geometricMean, median, round } from './lib/stats.js';
 import { writeAtRate } from './lib/writer.js';
-import { propagationRound, RATE, type Round } from './scenarios/propagation.js';
+import { propagationRound, RATE, WARM_UP_SECONDS, type Round } from './scenarios/propagation.js';
 
 async function run(main: string, seconds: number): Promise<Round> {
   const deployment = new Deployment(main);
@@ -20,7 +21,7 @@ async function run(main: string, seconds: number): Promise<Round> {
     const a = await deployment.start({ INSTANCE_ID: 'driftkv-a' });
     const b = await deployment.start({ INSTANCE_ID: 'driftkv-b', CONSUMER: 'off' });
     await Promise.all([waitReady(a.url), waitReady(b.url)]);
-    await writeAtRate(a.port, RATE, 2, (n) => `warm:${n}`);
+    await writeAtRate(a.port, RATE, WARM_UP_SECONDS, (n) => `warm:${n}`);
     return await propagationRound(a, b, 'prop:', seconds);
   } finally {
     await deployment.destroy();

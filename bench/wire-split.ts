@@ -22,7 +22,7 @@ import { buildRef, numberOption, UsageError } from './lib/refs.js';
 import { percentile, round, sleep } from './lib/stats.js';
 import { openSocket, textAfter } from './lib/ws-client.js';
 import { writeAtRate } from './lib/writer.js';
-import { RATE } from './scenarios/propagation.js';
+import { RATE, WARM_UP_SECONDS } from './scenarios/propagation.js';
 
 const PREFIX = 'wire:';
 /** A write's key in a segment, as JSON or SQL has it, or percent-encoded in the PUT's path. */
@@ -75,7 +75,7 @@ async function main(): Promise<void> {
     const a = await deployment.start({ INSTANCE_ID: 'driftkv-a' });
     const b = await deployment.start({ INSTANCE_ID: 'driftkv-b', CONSUMER: 'off' });
     await Promise.all([waitReady(a.url), waitReady(b.url)]);
-    await writeAtRate(a.port, rate, 2, (n) => `warm:${n}`);
+    await writeAtRate(a.port, rate, WARM_UP_SECONDS, (n) => `warm:${n}`);
     ports.a = a.port;
     ports.b = b.port;
     const filter = [ports.amqp, ports.postgres, a.port, b.port].map((p) => `tcp port ${p}`).join(' or ');
