@@ -25,7 +25,11 @@ export type HopFigures = Record<`${Hop}MeanMs` | `${Hop}P99Ms`, number>;
 
 /** The hop histograms as they stand, summed across instances. */
 export async function readHops(urls: string[]): Promise<HopReadings> {
-  const texts = await metricTexts(urls);
+  return hopsIn(await metricTexts(urls));
+}
+
+/** The hop histograms in the instances' /metrics texts, summed across them. */
+export function hopsIn(texts: string[]): HopReadings {
   const reading = (name: string): Reading => {
     const r: Reading = { sum: sumIn(texts, `${name}_sum`), count: sumIn(texts, `${name}_count`), buckets: new Map() };
     for (const text of texts) {
