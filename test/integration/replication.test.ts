@@ -59,29 +59,30 @@ test('concurrent writes through both instances converge to one keyspace and one 
 test('metrics move: batches, committed changes, received events; both instances ready', async () => {
   const metrics = await Promise.all([a, b].map((i) => call(`${i.url}/metrics`).then((m) => m.text)));
   const value = (text: string, name: string) => Number(text.match(new RegExp(`^${name} (\\S+)$`, 'm'))?.[1] ?? 0);
-  const committed = metrics.reduce((sum, text) => sum + value(text, 'driftkv_changes_committed_total'), 0);
+  const total = (texts: string[], name: string) => texts.reduce((sum, text) => sum + value(text, name), 0);
+  const committed = total(metrics, 'driftkv_changes_committed_total');
   assert.equal(committed, await cluster.head());
-  const batches = metrics.reduce((sum, text) => sum + value(text, 'driftkv_consumer_batch_size_count'), 0);
+  const batches = total(metrics, 'driftkv_consumer_batch_size_count');
   assert.ok(batches > 0);
   // Every write's command went out in a command message; a message may carry several.
-  const published = metrics.reduce((sum, text) => sum + value(text, 'driftkv_commands_published_total'), 0);
-  const messages = metrics.reduce((sum, text) => sum + value(text, 'driftkv_command_messages_published_total'), 0);
+  const published = total(metrics, 'driftkv_commands_published_total');
+  const messages = total(metrics, 'driftkv_command_messages_published_total');
   assert.ok(published >= committed, `${published} commands published for ${committed} committed changes`);
   assert.ok(messages >= 1 && messages <= published, `${messages} messages for ${published} commands`);
   // Every committed batch was timed, and every event that carried changes was timed where it was applied.
-  assert.equal(metrics.reduce((sum, text) => sum + value(text, 'driftkv_consumer_commit_seconds_count'), 0), batches);
-  assert.equal(metrics.reduce((sum, text) => sum + value(text, 'driftkv_command_queued_seconds_count'), 0), batches, 'every batch carried when it was sent');
+  assert.equal(total(metrics, 'driftkv_consumer_commit_seconds_count'), batches);
+  assert.equal(total(metrics, 'driftkv_command_queued_seconds_count'), batches, 'every batch carried when it was sent');
   // Every write's command was confirmed by the broker and timed (an answer may go out first, once its batch is committed).
   let confirms = 0;
   for (let tries = 0; tries < 50 && confirms < committed; tries++) {
     if (tries > 0) await new Promise((r) => setTimeout(r, 100));
     const texts = await Promise.all([a, b].map((i) => call(`${i.url}/metrics`).then((m) => m.text)));
-    confirms = texts.reduce((sum, text) => sum + value(text, 'driftkv_command_confirm_seconds_count'), 0);
+    confirms = total(texts, 'driftkv_command_confirm_seconds_count');
   }
   assert.ok(confirms >= committed, `${confirms} confirms timed for ${committed} committed changes`);
-  assert.ok(metrics.reduce((sum, text) => sum + value(text, 'driftkv_consumer_commit_seconds_sum'), 0) > 0);
+  assert.ok(total(metrics, 'driftkv_consumer_commit_seconds_sum') > 0);
   // The consumer reads the store for its first batch; the later ones are decided from what it wrote.
-  const reads = metrics.reduce((sum, text) => sum + value(text, 'driftkv_consumer_reads_total'), 0);
+  const reads = total(metrics, 'driftkv_consumer_reads_total');
   assert.ok(reads >= 1 && reads < batches, `${reads} of ${batches} batches were read first`);
   for (const text of metrics) {
     assert.ok(value(text, 'driftkv_events_received_total') > 0);
