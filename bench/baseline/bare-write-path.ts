@@ -9,9 +9,14 @@
 // message, as driftkv does) and waits for each one's event on its own queue bound to the fanout.
 // BARE_CONCURRENCY=N keeps N writes in flight (closed loop, as wrk's connections do); BARE_RATE=R
 // sends R writes a second whatever the answers (open loop, as the propagation scenario does).
+//   BARE_ROLE=http     node bench/baseline/bare-write-path.js   (prints {"port":N}, serves until SIGTERM)
+// The writer behind HTTP: a uWebSockets.js server taking `PUT /values/<key>` (wrk's put.lua), whose
+// answer, a 200 with the write's revision, waits for the write's event, as driftkv's answers do.
+// No parsing beyond the path, no headers read, no keyspace: the least an HTTP front adds.
 import { randomBytes } from 'node:crypto';
 import amqplib, { type Channel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import postgres from 'postgres';
+import uWS from 'uWebSockets.js';
 import { onSchedule } from '../lib/schedule.js';
 import { percentile } from '../lib/stats.js';
 
@@ -92,54 +97,84 @@ async function declare(channel: Channel): Promise<void> {
   await channel.assertExchange(EVENTS, 'fanout', { durable: true });
 }
 
-async function writer(): Promise<void> {
+/** The instance's side: commands published (one message per event-loop turn) and their events awaited on its own queue. */
+async function writeSide() {
   const connection = await amqplib.connect(env('AMQP_URL'), { noDelay: true });
   const commands = await connection.createConfirmChannel();
   const events = await connection.createChannel();
   await declare(events);
   const { queue } = await events.assertQueue('', { exclusive: true });
   await events.bindQueue(queue, EVENTS, '');
-  const waiters = new Map<string, () => void>();
+  const waiters = new Map<string, (revision: number) => void>();
   let eventMessages = 0;
   let eventIds = 0;
   await events.consume(
     queue,
     (message) => {
       if (!message) return;
-      const { ids } = JSON.parse(message.content.toString()) as { ids: string[] };
-      eventMessages++;
-      eventIds += ids.length;
-      for (const id of ids) {
-        waiters.get(id)?.();
+      const { base, ids } = JSON.parse(message.content.toString()) as { base: number; ids: string[] };
+      counts.eventMessages++;
+      counts.eventIds += ids.length;
+      ids.forEach((id, n) => {
+        waiters.get(id)?.(base + n + 1);
         waiters.delete(id);
-      }
+      });
     },
     { noAck: true },
   );
-  const keys = Number(env('BARE_KEYS', '100000'));
+  const counts = { eventMessages: 0, eventIds: 0, next: 0, messages: 0 };
   const run = randomBytes(6).toString('hex');
-  let next = 0;
   let turn: Wire[] = [];
-  const write = () =>
-    new Promise<void>((done) => {
-      const id = `${run}-${next++}`;
-      waiters.set(id, done);
-      if (turn.length === 0) setImmediate(() => publish(commands, turn.splice(0)));
-      turn.push([id, `put:${String(Math.floor(Math.random() * keys)).padStart(8, '0')}`, VALUE]);
-    });
+  /** Sends one write; `done` gets its revision once its event is here. */
+  const send = (key: string, value: string, done: (revision: number) => void) => {
+    const id = `${run}-${counts.next++}`;
+    waiters.set(id, done);
+    if (turn.length === 0) setImmediate(() => (counts.messages++, publish(commands, turn.splice(0))));
+    turn.push([id, key, value]);
+  };
+  return { connection, counts, send };
+}
+
+async function writer(): Promise<void> {
+  const { connection, counts, send } = await writeSide();
+  const keys = Number(env('BARE_KEYS', '100000'));
+  const write = () => new Promise<void>((done) => send(`put:${String(Math.floor(Math.random() * keys)).padStart(8, '0')}`, VALUE, () => done()));
   const seconds = Number(env('BARE_SECONDS'));
   // Its own CPU from the first write on, without the process's start.
   const cpu = process.cpuUsage();
   const load = (s: number) =>
     process.env.BARE_RATE ? openLoop(write, Number(process.env.BARE_RATE), s) : closedLoop(write, Number(env('BARE_CONCURRENCY')), s);
   await load(1); // warm-up
-  [eventMessages, eventIds] = [0, 0];
+  [counts.eventMessages, counts.eventIds] = [0, 0];
   const latencies = (await load(seconds)).sort((a, b) => a - b);
   const at = (q: number) => percentile(latencies, q);
   const { user, system } = process.cpuUsage(cpu);
-  const result = { total: next, cpuUs: user + system, writes: latencies.length, perSecond: latencies.length / seconds, p50: at(0.5), p99: at(0.99), max: at(1), meanBatch: eventIds / Math.max(1, eventMessages) };
+  const result = { total: counts.next, cpuUs: user + system, writes: latencies.length, perSecond: latencies.length / seconds, p50: at(0.5), p99: at(0.99), max: at(1), meanBatch: counts.eventIds / Math.max(1, counts.eventMessages) };
   process.stdout.write(`${JSON.stringify({ result })}\n`);
   await connection.close();
+}
+
+async function httpFront(): Promise<void> {
+  const { connection, counts, send } = await writeSide();
+  // GET /counts: the events seen (every batch's) and the command messages this front published.
+  const app = uWS.App().get('/counts', (res) => void res.end(JSON.stringify(counts))).put('/values/:key', (res, req) => {
+    const key = req.getParameter(0)!;
+    let aborted = false;
+    let body = Buffer.alloc(0);
+    res.onAborted(() => (aborted = true));
+    res.onData((chunk, last) => {
+      body = Buffer.concat([body, Buffer.from(chunk)]);
+      if (!last) return;
+      send(key, body.toString(), (revision) => {
+        if (!aborted) res.cork(() => res.end(`{"revision":${revision}}`));
+      });
+    });
+  });
+  app.listen('127.0.0.1', 0, (socket) => {
+    if (!socket) process.exit(1);
+    process.stdout.write(`${JSON.stringify({ port: uWS.us_socket_local_port(socket) })}\n`);
+  });
+  process.once('SIGTERM', () => void connection.close().then(() => process.exit(0)));
 }
 
 function publish(channel: ConfirmChannel, group: Wire[]): void {
@@ -173,4 +208,5 @@ async function openLoop(write: () => Promise<void>, rate: number, seconds: numbe
   return latencies;
 }
 
-await (env('BARE_ROLE') === 'consumer' ? consumer() : writer());
+const role = env('BARE_ROLE');
+await (role === 'consumer' ? consumer() : role === 'http' ? httpFront() : writer());

@@ -1,6 +1,6 @@
 import { Deployment, loopDelays, metricTexts, sumIn, waitReady, type Instance } from '../lib/driftkv.js';
 import type { Context, ScenarioResult } from '../lib/context.js';
-import { bareWritePath, describeBare, type BareWrites } from '../lib/bare-write-path.js';
+import { bareHttpWritePath, bareWritePath, describeBare, describeBareHttp, type BareHttpWrites, type BareWrites } from '../lib/bare-write-path.js';
 import { pgbenchUpsert } from '../lib/pgbench.js';
 import { cpuSeconds, cpuSecondsOfAll } from '../lib/process.js';
 import { median, medianBy, pairedRatio, round, roundRatios } from '../lib/stats.js';
@@ -9,6 +9,8 @@ import { describeHops, hopsBetween, hopsIn, medianHops } from '../lib/hops.js';
 
 const CONNECTIONS = 50;
 const KEYS = 100_000;
+/** The bare HTTP fronts of the floor behind HTTP: as many as driftkv's instances here. */
+const FRONTS = 2;
 
 /**
  * Scenario 2: PUT end to end through two instances (each answer waits until the write is applied
@@ -25,6 +27,7 @@ export async function putScenario(ctx: Context): Promise<ScenarioResult> {
     const rounds: Awaited<ReturnType<typeof putRound>>[] = [];
     const pg: { tps: number; latencyMs: number; postgresCpuUs: number }[] = [];
     const bare: BareWrites[] = [];
+    const bareHttp: BareHttpWrites[] = [];
     for (let round = 0; round < ctx.rounds; round++) {
       rounds.push(await putRound(deployment, [a, b], ctx.seconds));
       const postgres0 = cpuSecondsOfAll('postgres');
@@ -32,20 +35,24 @@ export async function putScenario(ctx: Context): Promise<ScenarioResult> {
       const postgresCpuUs = Math.round(((cpuSecondsOfAll('postgres') - postgres0) * 1e6) / Math.max(1, upserts.tps * ctx.seconds));
       pg.push({ ...upserts, postgresCpuUs });
       bare.push(await bareWritePath(ctx.bareWritePath, deployment, { concurrency: CONNECTIONS }, ctx.seconds));
+      bareHttp.push(await bareHttpWritePath(ctx.bareWritePath, deployment, FRONTS, CONNECTIONS, ctx.seconds, KEYS));
       ctx.log(
         `PUT: driftkv ${Math.round(rounds.at(-1)!.applied)}/s (batch ${rounds.at(-1)!.meanBatch}, ${rounds.at(-1)!.commandsPerMessage} a message, cpu ${rounds.at(-1)!.instanceCpuPercent.join('% ')}%), ` +
-          `pgbench ${Math.round(pg.at(-1)!.tps)}/s, the write path alone ${bare.at(-1)!.perSecond}/s (batch ${bare.at(-1)!.meanBatch})`,
+          `pgbench ${Math.round(pg.at(-1)!.tps)}/s, the write path alone ${bare.at(-1)!.perSecond}/s (batch ${bare.at(-1)!.meanBatch}), ` +
+          `behind bare HTTP fronts ${bareHttp.at(-1)!.perSecond}/s (batch ${bareHttp.at(-1)!.meanBatch}, ${bareHttp.at(-1)!.commandsPerMessage} a message)`,
       );
     }
     const appliedRates = rounds.map((r) => r.applied);
     const pgRates = pg.map((r) => r.tps);
     const floorRates = bare.map((w) => w.perSecond);
+    const httpFloorRates = bareHttp.map((w) => w.perSecond);
     const applied = median(appliedRates);
     const tps = median(pgRates);
     // Each round's driftkv against the pgbench and the write path alone measured right after it (see pairedRatio).
     const ratio = pairedRatio(appliedRates, pgRates);
     const errors = rounds.reduce((n, r) => n + r.errors, 0);
     const floor = medianBy(bare, (w) => w.perSecond); // the round with the median rate
+    const httpFloor = medianBy(bareHttp, (w) => w.perSecond);
     return {
       scenario: 'PUT',
       rows: [
@@ -60,13 +67,15 @@ export async function putScenario(ctx: Context): Promise<ScenarioResult> {
           baseline:
             `pgbench upsert ${Math.round(tps)} tps (driftkv's rounds against it ${roundRatios(appliedRates, pgRates)}), mean ${round(median(pg.map((r) => r.latencyMs)), 1)} ms; PostgreSQL CPU per upsert ${median(pg.map((r) => r.postgresCpuUs))} us. ` +
             `The contract's write path alone (quorum queue, one statement per batch, the fanout; no HTTP, no driftkv code), ${CONNECTIONS} writes in flight: ` +
-            `${describeBare(floor)}; ${round(pairedRatio(floorRates, pgRates))}x of pgbench, driftkv ${round(pairedRatio(appliedRates, floorRates))}x of it`,
+            `${describeBare(floor)}; ${round(pairedRatio(floorRates, pgRates))}x of pgbench, driftkv ${round(pairedRatio(appliedRates, floorRates))}x of it. ` +
+            `The same path behind ${FRONTS} bare uWebSockets.js fronts laid out as driftkv's instances (wrk's script and connections, each answer waiting for its event; no driftkv code): ` +
+            `${describeBareHttp(httpFloor)}; ${round(pairedRatio(httpFloorRates, pgRates))}x of pgbench (rounds ${roundRatios(httpFloorRates, pgRates)}), driftkv ${round(pairedRatio(appliedRates, httpFloorRates))}x of it`,
           ratio: round(ratio),
           target: '>= 1.0x',
           met: ratio >= 1 && errors === 0,
         },
       ],
-      detail: { driftkv: rounds, pgbench: pg, writePathAlone: bare },
+      detail: { driftkv: rounds, pgbench: pg, writePathAlone: bare, writePathBehindHttp: bareHttp },
     };
   } finally {
     await deployment.destroy();
