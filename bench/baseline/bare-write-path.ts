@@ -106,8 +106,6 @@ async function writeSide() {
   const { queue } = await events.assertQueue('', { exclusive: true });
   await events.bindQueue(queue, EVENTS, '');
   const waiters = new Map<string, (revision: number) => void>();
-  let eventMessages = 0;
-  let eventIds = 0;
   await events.consume(
     queue,
     (message) => {
