@@ -106,6 +106,7 @@ async function writeSide() {
   const { queue } = await events.assertQueue('', { exclusive: true });
   await events.bindQueue(queue, EVENTS, '');
   const waiters = new Map<string, (revision: number) => void>();
+  const counts = { eventMessages: 0, eventIds: 0, next: 0, messages: 0 };
   await events.consume(
     queue,
     (message) => {
@@ -120,14 +121,17 @@ async function writeSide() {
     },
     { noAck: true },
   );
-  const counts = { eventMessages: 0, eventIds: 0, next: 0, messages: 0 };
   const run = randomBytes(6).toString('hex');
   let turn: Wire[] = [];
   /** Sends one write; `done` gets its revision once its event is here. */
   const send = (key: string, value: string, done: (revision: number) => void) => {
     const id = `${run}-${counts.next++}`;
     waiters.set(id, done);
-    if (turn.length === 0) setImmediate(() => (counts.messages++, publish(commands, turn.splice(0))));
+    if (turn.length === 0)
+      setImmediate(() => {
+        counts.messages++;
+        publish(commands, turn.splice(0));
+      });
     turn.push([id, key, value]);
   };
   return { connection, counts, send };

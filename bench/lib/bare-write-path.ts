@@ -78,15 +78,16 @@ export async function bareHttpWritePath(script: string, deployment: Deployment, 
       const runs = await Promise.all(urls.map((url) => wrk(url, { script: 'put.lua', connections: connections / fronts, seconds, env: { BENCH_KEYS: String(keys) } })));
       const own = pids.map((pid, n) => cpuSeconds(pid) - before.own[n]!);
       const counts1 = await frontCounts(urls);
-      // Every front sees every batch's event: the first front's count is the batches'.
-      const grew = (name: keyof FrontCounts, of = counts1) => of.reduce((n, c, i) => n + c[name] - counts0[i]![name], 0);
+      const grew = (name: keyof FrontCounts) => counts1.reduce((n, c, i) => n + c[name] - counts0[i]![name], 0);
+      // Every front sees every batch's event: the first front's counts are the batches'.
+      const grewOnFirst = (name: keyof FrontCounts) => counts1[0]![name] - counts0[0]![name];
       const requests = runs.reduce((n, r) => n + r.requests, 0);
       const perWrite = (s: number) => Math.round((s * 1e6) / Math.max(1, requests));
       return {
         perSecond: Math.round(runs.reduce((n, r) => n + r.perSecond, 0)),
         errors: runs.reduce((n, r) => n + r.errors, 0),
         p50Ms: round(Math.max(...runs.map((r) => r.p50Ms))),
-        meanBatch: round(grew('eventIds', counts1.slice(0, 1)) / Math.max(1, grew('eventMessages', counts1.slice(0, 1))), 1),
+        meanBatch: round(grewOnFirst('eventIds') / Math.max(1, grewOnFirst('eventMessages')), 1),
         commandsPerMessage: round(grew('next') / Math.max(1, grew('messages')), 1),
         cpuUsPerWrite: {
           consumer: perWrite(own[0]!),
